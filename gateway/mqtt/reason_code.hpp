@@ -1,0 +1,94 @@
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <system_error>
+
+#include "gateway/mqtt/packet_type.hpp"
+
+namespace fieldgate::mqtt {
+
+// Every MQTT 5 reason code [MQTT 5.0, 2.4]. MQTT 3.1.1 CONNACK return codes and
+// SUBACK return codes are mapped onto these by the encoder and decoder, so the
+// rest of the gateway speaks one vocabulary whatever the client's version.
+enum class ReasonCode : std::uint8_t {
+    success = 0x00,  // also Normal disconnection, Granted QoS 0
+    granted_qos_1 = 0x01,
+    granted_qos_2 = 0x02,
+    disconnect_with_will = 0x04,
+    no_matching_subscribers = 0x10,
+    no_subscription_existed = 0x11,
+    continue_authentication = 0x18,
+    re_authenticate = 0x19,
+    unspecified_error = 0x80,
+    malformed_packet = 0x81,
+    protocol_error = 0x82,
+    implementation_specific_error = 0x83,
+    unsupported_protocol_version = 0x84,
+    client_identifier_not_valid = 0x85,
+    bad_user_name_or_password = 0x86,
+    not_authorized = 0x87,
+    server_unavailable = 0x88,
+    server_busy = 0x89,
+    banned = 0x8A,
+    server_shutting_down = 0x8B,
+    bad_authentication_method = 0x8C,
+    keep_alive_timeout = 0x8D,
+    session_taken_over = 0x8E,
+    topic_filter_invalid = 0x8F,
+    topic_name_invalid = 0x90,
+    packet_identifier_in_use = 0x91,
+    packet_identifier_not_found = 0x92,
+    receive_maximum_exceeded = 0x93,
+    topic_alias_invalid = 0x94,
+    packet_too_large = 0x95,
+    message_rate_too_high = 0x96,
+    quota_exceeded = 0x97,
+    administrative_action = 0x98,
+    payload_format_invalid = 0x99,
+    retain_not_supported = 0x9A,
+    qos_not_supported = 0x9B,
+    use_another_server = 0x9C,
+    server_moved = 0x9D,
+    shared_subscriptions_not_supported = 0x9E,
+    connection_rate_exceeded = 0x9F,
+    maximum_connect_time = 0xA0,
+    subscription_identifiers_not_supported = 0xA1,
+    wildcard_subscriptions_not_supported = 0xA2,
+};
+
+inline constexpr bool is_error(ReasonCode rc) { return static_cast<std::uint8_t>(rc) >= 0x80; }
+
+// The spec's name for the code, e.g. "Malformed Packet".
+std::string_view reason_name(ReasonCode rc);
+
+// Whether the code is one the spec allows in the given packet type [MQTT 5.0, 2.4].
+// `rc` is a raw byte so that unknown values can be tested too.
+bool is_valid_reason_code(PacketType type, std::uint8_t rc);
+
+// MQTT 3.1/3.1.1 CONNACK return codes [MQTT 3.1.1, 3.2.2.3].
+enum class ConnectReturnCode : std::uint8_t {
+    accepted = 0,
+    unacceptable_protocol_version = 1,
+    identifier_rejected = 2,
+    server_unavailable = 3,
+    bad_user_name_or_password = 4,
+    not_authorized = 5,
+};
+
+// The 3.1.1 return code that best carries a v5 CONNACK reason code.
+ConnectReturnCode to_connect_return_code(ReasonCode rc);
+ReasonCode from_connect_return_code(ConnectReturnCode rc);
+
+// Reason codes as a std::error_code category ("mqtt"), so one value travels
+// through I/O handlers and onto the wire.
+const std::error_category& reason_category();
+
+inline std::error_code make_error_code(ReasonCode rc) {
+    return {static_cast<int>(rc), reason_category()};
+}
+
+}  // namespace fieldgate::mqtt
+
+template <>
+struct std::is_error_code_enum<fieldgate::mqtt::ReasonCode> : std::true_type {};
