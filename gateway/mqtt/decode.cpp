@@ -144,20 +144,22 @@ public:
     bool properties(PropertyScope scope, Properties& props);
 
 private:
-    // The member's type selects the wire type (properties.hpp).
-    bool property_value(Reader& r, PropertyScope, std::optional<std::uint8_t>& v) {
+    // The member's type selects the wire type (properties.hpp); string_view
+    // members hold UTF-8 strings or binary data, as the property table says.
+    bool property_value(Reader& r, const PropertyInfo&, PropertyScope, std::optional<std::uint8_t>& v) {
         return once(v) && u8(r, v.emplace());
     }
-    bool property_value(Reader& r, PropertyScope, std::optional<std::uint16_t>& v) {
+    bool property_value(Reader& r, const PropertyInfo&, PropertyScope, std::optional<std::uint16_t>& v) {
         return once(v) && u16(r, v.emplace());
     }
-    bool property_value(Reader& r, PropertyScope, std::optional<std::uint32_t>& v) {
+    bool property_value(Reader& r, const PropertyInfo&, PropertyScope, std::optional<std::uint32_t>& v) {
         return once(v) && u32(r, v.emplace());
     }
-    bool property_value(Reader& r, PropertyScope, std::optional<std::string_view>& v) {
-        return once(v) && string(r, v.emplace());
+    bool property_value(Reader& r, const PropertyInfo& info, PropertyScope, std::optional<std::string_view>& v) {
+        if (!once(v)) return false;
+        return info.type == PropertyType::binary_data ? binary(r, v.emplace()) : string(r, v.emplace());
     }
-    bool property_value(Reader& r, PropertyScope scope, std::vector<std::uint32_t>& ids) {
+    bool property_value(Reader& r, const PropertyInfo&, PropertyScope scope, std::vector<std::uint32_t>& ids) {
         // Several only in a PUBLISH to a client [MQTT-3.3.4-3]; once in SUBSCRIBE.
         if (scope != PropertyScope::publish && !ids.empty()) {
             return fail(RC::protocol_error, "property appears more than once");
@@ -168,7 +170,7 @@ private:
         ids.push_back(id);
         return true;
     }
-    bool property_value(Reader& r, PropertyScope, std::vector<UserProperty>& users) {
+    bool property_value(Reader& r, const PropertyInfo&, PropertyScope, std::vector<UserProperty>& users) {
         UserProperty user;
         if (!string(r, user.name) || !string(r, user.value)) return false;
         users.push_back(user);
@@ -201,7 +203,7 @@ bool Decoder::properties(PropertyScope scope, Properties& props) {
         }
         bool ok = true;
         for_each_property(props, [&](PropertyId pid, auto& field) {
-            if (pid == info->id) ok = property_value(r, scope, field);
+            if (pid == info->id) ok = property_value(r, *info, scope, field);
         });
         if (!ok) return false;
     }
@@ -224,6 +226,9 @@ bool Decoder::check_property_values(const Properties& p) {
     if (p.receive_maximum == 0) return fail(RC::protocol_error, "receive maximum 0");
     if (p.maximum_packet_size == 0) return fail(RC::protocol_error, "maximum packet size 0");
     if (p.topic_alias == 0) return fail(RC::topic_alias_invalid, "topic alias 0");  // [MQTT-3.3.2-8]
+    if (p.response_topic && !is_valid_topic_name(*p.response_topic)) {
+        return fail(RC::protocol_error, "invalid response topic");  // [MQTT-3.3.2-14]
+    }
     if (p.authentication_data && !p.authentication_method) {
         return fail(RC::protocol_error, "authentication data without authentication method");
     }
@@ -246,12 +251,12 @@ bool decode_connect(Decoder& d, Connect& c) {
         c.version = static_cast<ProtocolVersion>(level);
     } else if (name == "MQIsdp" && level == 3) {
         c.version = ProtocolVersion::v3_1;
-    } else if (name == "MQTT" || name == "MQIsdp") {
-        // Answered with CONNACK 0x84 (3.1.1 return code 1) [MQTT-3.1.2-2].
-        d.version = level == 5 ? ProtocolVersion::v5 : ProtocolVersion::v3_1_1;
-        return d.fail(RC::unsupported_protocol_version, "unsupported protocol level");
     } else {
-        return d.fail(RC::protocol_error, "unknown protocol name");  // [MQTT-3.1.2-1]
+        // Answered with CONNACK 0x84 (3.1.1 return code 1) [MQTT-3.1.2-1, 3.1.2-2].
+        d.version = level == 5 ? ProtocolVersion::v5 : ProtocolVersion::v3_1_1;
+        const bool known_name = name == "MQTT" || name == "MQIsdp";
+        return d.fail(RC::unsupported_protocol_version,
+                      known_name ? "unsupported protocol level" : "unknown protocol name");
     }
     d.version = c.version;
 
@@ -348,7 +353,10 @@ bool decode_subscribe(Decoder& d, Subscribe& s) {
         if (!d.string(sub.filter) || !d.u8(options)) return false;
         const std::uint8_t reserved = d.v5() ? 0xC0 : 0xFC;  // [MQTT-3.8.3-5] / 3.1.1 [MQTT-3-8.3-4]
         if (options & reserved) return d.fail(RC::malformed_packet, "reserved subscription option bit set");
-        if ((options & 0x03) == 3) return d.fail(RC::malformed_packet, "subscription QoS 3");
+        if ((options & 0x03) == 3) {
+            // MQTT 5 calls it a protocol error [MQTT 5.0, 3.8.3.1]; 3.1.1 malformed [MQTT-3-8.3-4].
+            return d.fail(d.v5() ? RC::protocol_error : RC::malformed_packet, "subscription QoS 3");
+        }
         sub.options.qos = static_cast<QoS>(options & 0x03);
         sub.options.no_local = (options & 0x04) != 0;
         sub.options.retain_as_published = (options & 0x08) != 0;
