@@ -296,8 +296,11 @@ bool decode_connack(Decoder& d, Connack& c) {
     std::uint8_t flags = 0;
     std::uint8_t code = 0;
     if (!d.u8(flags) || !d.u8(code)) return false;
-    if (flags & 0xFE) return d.fail(RC::malformed_packet, "reserved CONNACK flag set");  // [MQTT-3.2.2-1]
-    c.session_present = (flags & 0x01) != 0;
+    // MQTT 3.1 has no session present flag: the byte is reserved and unused.
+    if (d.version != ProtocolVersion::v3_1) {
+        if (flags & 0xFE) return d.fail(RC::malformed_packet, "reserved CONNACK flag set");  // [MQTT-3.2.2-1]
+        c.session_present = (flags & 0x01) != 0;
+    }
     if (d.v5()) {
         if (!is_valid_reason_code(PacketType::connack, code)) {
             return d.fail(RC::protocol_error, "invalid CONNACK reason code");

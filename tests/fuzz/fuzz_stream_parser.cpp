@@ -11,6 +11,9 @@
 //    equal packet of exactly encoded_size() bytes, and re-encodes to the same bytes;
 //  - a packet never takes more bytes than were buffered, and after an error the
 //    parser stays failed.
+// With FIELDGATE_FUZZ_EXPECT_VALID set in the environment, the input must also
+// decode completely: no error, nothing left over. CTest runs the seed corpus
+// (hand-built valid streams, make_corpus.py) and the valid-* regressions so.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -159,6 +162,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     check(count == ref.packets.size(), "the stream parser returned fewer packets than decode()",
           nullptr);
+    static const bool expect_valid = std::getenv("FIELDGATE_FUZZ_EXPECT_VALID") != nullptr;
+    if (expect_valid && (last.status != DecodeStatus::need_more || parser.buffered() != 0)) {
+        std::fprintf(stderr, "fuzz_stream_parser: packet %zu (offset %zu): %.*s\n", count + 1,
+                     consumed, static_cast<int>(last.error.message.size()),
+                     last.error.message.data());
+        fail(last.status == DecodeStatus::error ? "a valid stream was refused"
+                                                : "a valid stream ends in a partial packet",
+             nullptr, parser.version());
+    }
     check(last.status == ref.end.status, "the stream parser ended differently from decode()",
           nullptr);
     if (last.status == DecodeStatus::error) {
