@@ -2,4 +2,6 @@
 add_library(fg_warnings INTERFACE)
 target_compile_options(fg_warnings INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion
-  -Wnon-virtual-dtor -Wold-style-cast -Wimplicit-fallthrough)
+  -Wnon-virtual-dtor -Wold-style-cast -Wimplicit-fallthrough
+  # GCC 12 reports std::string concatenation as overlapping memcpy (GCC bug 105651).
+  $<$<CXX_COMPILER_ID:GNU>:-Wno-restrict>)

@@ -1,33 +1,124 @@
-// fieldgate: wiring only. Parses the command line, starts the components and
-// waits for a signal to stop.
+// fieldgate: wiring only. Parses the command line, loads the configuration,
+// starts the components and handles signals.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <CLI/CLI.hpp>
-#include <spdlog/spdlog.h>
 
 #include <csignal>
+#include <cstdio>
 #include <string>
+
+#include "config/loader.hpp"
+#include "config/reload.hpp"
+#include "gateway/log/log.hpp"
+
+namespace {
+
+namespace cfg = fieldgate::config;
+
+// Exit code for configuration and start-up errors (DESIGN.md, Errors).
+constexpr int exit_config_error = 2;
+
+cfg::LoadResult load(const std::string& file, cfg::LoadOptions options = {}) {
+    if (file.empty()) return {cfg::default_config(), {}, {}};
+    return cfg::load_config_file(file, options);
+}
+
+bool report_errors(const cfg::LoadResult& result) {
+    for (const auto& e : result.errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
+    return result.ok();
+}
+
+std::string join(const std::vector<std::string>& keys) {
+    std::string out;
+    for (const auto& k : keys) out += (out.empty() ? "" : ", ") + k;
+    return out;
+}
+
+// SIGHUP: a valid file replaces what can change while running; an invalid one
+// changes nothing.
+void reload(const std::string& file, cfg::Config& running) {
+    auto log = fieldgate::log::get("config");
+    if (file.empty()) {
+        log->warn("reload requested, but fieldgate runs on built-in defaults (no -c FILE): nothing to reload");
+        return;
+    }
+    const auto next = cfg::load_config_file(file);
+    if (!next.ok()) {
+        log->error("reload refused: {} has {} error(s); the running configuration stays", file, next.errors.size());
+        for (const auto& e : next.errors) log->error("{}", e.to_string());
+        return;
+    }
+    const auto plan = cfg::plan_reload(running, next.config);
+    running.gateway.log_level = next.config.gateway.log_level;
+    fieldgate::log::set_level(running.gateway.log_level);
+    if (plan.applied.empty() && plan.needs_restart.empty()) log->info("reloaded {}: no changes", file);
+    if (!plan.applied.empty()) log->info("reloaded {}: applied {}", file, join(plan.applied));
+    if (!plan.needs_restart.empty()) {
+        log->warn("reloaded {}: changed {}; these take effect after a restart", file, join(plan.needs_restart));
+    }
+}
+
+int run(const std::string& file) {
+    auto loaded = load(file);
+    if (!report_errors(loaded)) return exit_config_error;
+    cfg::Config running = std::move(loaded.config);
+    fieldgate::log::init(running.gateway.log_level);
+    auto log = fieldgate::log::get("main");
+    log->info("fieldgate {} starting{}", FIELDGATE_VERSION, file.empty() ? " on built-in defaults" : " with " + file);
+
+    boost::asio::io_context io;
+    boost::asio::signal_set signals{io, SIGINT, SIGTERM, SIGHUP};
+    std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec,
+                                                                               int signal) {
+        if (ec) return;
+        if (signal == SIGHUP) {
+            reload(file, running);
+            signals.async_wait(on_signal);
+            return;
+        }
+        log->info("signal {} received, stopping", signal);
+        io.stop();
+    };
+    signals.async_wait(on_signal);
+    io.run();
+    return 0;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
     CLI::App app{"fieldgate: an MQTT edge gateway (local broker, cloud bridge, Modbus and serial adapters)",
                  "fieldgate"};
     app.set_version_flag("--version", "fieldgate " FIELDGATE_VERSION);
-    std::string config_file;
-    app.add_option("-c,--config", config_file, "Configuration file (TOML); built-in defaults without one")
-        ->check(CLI::ExistingFile);
-    CLI11_PARSE(app, argc, argv);
+    std::string file;
+    app.add_option("-c,--config", file, "Configuration file (TOML); built-in defaults without one");
 
-    spdlog::info("fieldgate {} starting{}", FIELDGATE_VERSION,
-                 config_file.empty() ? " on built-in defaults" : " with " + config_file);
+    auto* check = app.add_subcommand("check", "Validate a configuration file: print 'ok' and exit 0, or the errors and exit 2");
+    check->add_option("-c,--config", file, "Configuration file (TOML)")->required();
+    bool skip_files = false;
+    check->add_flag("--skip-files", skip_files,
+                    "Do not require the files the configuration names to exist here (checking for another machine)");
+    auto* print = app.add_subcommand("print-config", "Print the effective configuration, defaults filled in, as TOML");
+    print->add_option("-c,--config", file, "Configuration file (TOML); built-in defaults without one");
+    app.require_subcommand(0, 1);
 
-    boost::asio::io_context io;
-    boost::asio::signal_set signals{io, SIGINT, SIGTERM};
-    signals.async_wait([&](const boost::system::error_code& ec, int signal) {
-        if (ec) return;
-        spdlog::info("signal {} received, stopping", signal);
-        io.stop();
-    });
-    spdlog::info("running; press Ctrl-C to stop");
-    io.run();
-    return 0;
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        const int code = app.exit(e);
+        return code == 0 ? 0 : exit_config_error;
+    }
+
+    if (check->parsed() || print->parsed()) {
+        const auto loaded = load(file, {.check_files = !skip_files});
+        if (!report_errors(loaded)) return exit_config_error;
+        if (check->parsed()) {
+            std::puts("ok");
+        } else {
+            std::fputs(cfg::print_config(loaded.config).c_str(), stdout);
+        }
+        return 0;
+    }
+    return run(file);
 }
