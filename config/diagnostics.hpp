@@ -14,8 +14,17 @@ class Diagnostics {
 public:
     Diagnostics(std::string file, const SourceMap& positions) : file_(std::move(file)), positions_(positions) {}
 
+    // One error per key: a value the reader refused is not judged again by the
+    // validators (which see the default in its place).
     void error(SourcePosition at, std::string key, std::string message) {
+        if (!key.empty() && has_error(key)) return;
         errors_.push_back({file_, at, std::move(key), std::move(message)});
+    }
+    bool has_error(std::string_view key) const {
+        for (const auto& e : errors_) {
+            if (e.key == key) return true;
+        }
+        return false;
     }
     // At the position recorded for `key`, or for its nearest enclosing table.
     void error(const std::string& key, std::string message) { error(position_of(key), key, std::move(message)); }

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -122,6 +123,12 @@ LoadResult load_config_text(std::string_view text, std::string_view file_name, L
 }
 
 LoadResult load_config_file(const std::string& path, LoadOptions options) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+        LoadResult result;
+        result.errors.push_back({path, {}, "", "cannot read the file: it is a directory (expected a TOML file)"});
+        return result;
+    }
     std::ifstream in{path, std::ios::binary};
     std::ostringstream text;
     if (in) text << in.rdbuf();

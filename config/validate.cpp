@@ -1,4 +1,5 @@
 // The checks that need more than one key: one validator per section.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -21,12 +22,19 @@ std::string numbered(std::string_view section, std::size_t index) {
 
 std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
-// A file the config names must exist and be readable by this process.
+// A file the config names must exist, be a file (or a device), and be
+// readable by this process.
 void check_readable(Diagnostics& d, const std::string& key, const std::string& path, std::string_view what) {
     if (path.empty() || !d.check_files()) return;
-    if (::access(path.c_str(), R_OK) != 0) {
-        d.error(key, "cannot read " + quoted(path) + ": " + std::strerror(errno) + " (expected a readable " +
-                         std::string(what) + ")");
+    struct stat st {};
+    const char* problem = nullptr;
+    if (::stat(path.c_str(), &st) != 0 || ::access(path.c_str(), R_OK) != 0) {
+        problem = std::strerror(errno);
+    } else if (S_ISDIR(st.st_mode)) {
+        problem = "is a directory";
+    }
+    if (problem != nullptr) {
+        d.error(key, "cannot read " + quoted(path) + ": " + problem + " (expected a readable " + std::string(what) + ")");
     }
 }
 
@@ -51,7 +59,6 @@ void check_topic(Diagnostics& d, const std::string& key, const std::string& topi
 }
 
 bool is_tls(ListenerType t) { return t == ListenerType::mqtts || t == ListenerType::wss; }
-bool is_websocket(ListenerType t) { return t == ListenerType::ws || t == ListenerType::wss; }
 
 void validate_gateway(const GatewayConfig& g, Diagnostics& d) {
     std::set<std::string> unused;
@@ -82,10 +89,16 @@ std::map<std::uint16_t, std::string> validate_listeners(const std::vector<Listen
                 }
             }
         }
-        if ((l.require_client_cert || l.use_cert_cn_as_username) && l.client_ca.empty() && is_tls(l.type)) {
-            d.error(key + ".client_ca", "missing (expected a CA file when client certificates are required or used)");
+        if (l.require_client_cert || l.use_cert_cn_as_username) {
+            const std::string flag = l.require_client_cert ? ".require_client_cert" : ".use_cert_cn_as_username";
+            if (!is_tls(l.type)) {
+                d.error(key + flag, "set on a " + type + " listener (expected only with mqtts or wss)");
+            } else if (l.client_ca.empty()) {
+                d.error(key + ".client_ca", "missing (expected a CA file when client certificates are required or used)");
+            }
         }
-        if (is_websocket(l.type) && !l.path.starts_with('/')) {
+        // Checked for every type, so that an empty path never reaches print-config.
+        if (!l.path.starts_with('/')) {
             d.error(key + ".path", "invalid path " + quoted(l.path) + " (expected a path starting with '/')");
         }
         check_readable(d, key + ".cert", l.cert, "certificate file");
