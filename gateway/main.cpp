@@ -1,16 +1,22 @@
 // fieldgate: wiring only. Parses the command line, loads the configuration,
 // starts the components and handles signals.
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <CLI/CLI.hpp>
 
 #include <csignal>
 #include <cstdio>
 #include <string>
 
+#include "config/address.hpp"
 #include "config/loader.hpp"
+#include "config/schema.hpp"
 #include "config/reload.hpp"
 #include "gateway/log/log.hpp"
+#include "gateway/transport/tcp_listener.hpp"
+#include "gateway/transport/worker_pool.hpp"
 
 namespace {
 
@@ -59,6 +65,42 @@ void reload(const std::string& file, cfg::Config& running) {
     }
 }
 
+fieldgate::broker::BrokerLimits broker_limits(const cfg::LimitsConfig& limits) {
+    fieldgate::broker::BrokerLimits b;
+    b.max_packet_size = static_cast<std::uint32_t>(limits.max_packet_size.bytes);
+    b.receive_maximum = static_cast<std::uint16_t>(limits.max_inflight);
+    b.max_queued_messages = limits.max_queued_messages;
+    b.max_keepalive = std::chrono::duration_cast<std::chrono::seconds>(limits.max_keepalive);
+    return b;
+}
+
+// Binds every MQTT listener; a port that cannot be bound is a start-up error.
+std::vector<std::unique_ptr<fieldgate::transport::TcpListener>> bind_listeners(
+    const cfg::Config& config, fieldgate::transport::WorkerPool& pool, fieldgate::broker::Broker& broker) {
+    auto log = fieldgate::log::get("broker");
+    const fieldgate::transport::ConnectionSettings settings{
+        std::chrono::duration_cast<std::chrono::milliseconds>(config.limits.connect_timeout),
+        static_cast<std::uint32_t>(config.limits.max_packet_size.bytes)};
+    std::vector<std::unique_ptr<fieldgate::transport::TcpListener>> listeners;
+    for (const auto& l : config.listeners) {
+        const auto type = cfg::name_of(l.type);
+        if (l.type != cfg::ListenerType::mqtt) {
+            log->warn("listener {} on {}: type \"{}\" is not available in this build yet; skipped", type, l.bind, type);
+            continue;
+        }
+        const auto bind = cfg::parse_bind_address(l.bind);
+        const boost::asio::ip::tcp::endpoint endpoint{boost::asio::ip::make_address(bind->host), bind->port};
+        try {
+            listeners.push_back(std::make_unique<fieldgate::transport::TcpListener>(pool, broker, endpoint, settings,
+                                                                                   config.limits.max_connections));
+        } catch (const boost::system::system_error& e) {
+            throw std::runtime_error("cannot listen on " + l.bind + ": " + e.code().message());
+        }
+        log->info("listening for MQTT on {}", l.bind);
+    }
+    return listeners;
+}
+
 int run(const std::string& file) {
     auto loaded = load(file);
     if (!report_errors(loaded)) return exit_config_error;
@@ -67,8 +109,22 @@ int run(const std::string& file) {
     auto log = fieldgate::log::get("main");
     log->info("fieldgate {} starting{}", FIELDGATE_VERSION, file.empty() ? " on built-in defaults" : " with " + file);
 
+    fieldgate::transport::WorkerPool pool{running.gateway.workers};
+    fieldgate::broker::Broker broker{broker_limits(running.limits), pool};
+    std::vector<std::unique_ptr<fieldgate::transport::TcpListener>> listeners;
+    try {
+        listeners = bind_listeners(running, pool, broker);
+    } catch (const std::exception& e) {
+        log->critical("{}", e.what());
+        return exit_config_error;
+    }
+    for (auto& l : listeners) l->start();
+    pool.start();
+    log->info("running with {} worker(s)", pool.worker_count());
+
     boost::asio::io_context io;
     boost::asio::signal_set signals{io, SIGINT, SIGTERM, SIGHUP};
+    boost::asio::steady_timer grace{io};
     std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec,
                                                                                int signal) {
         if (ec) return;
@@ -78,10 +134,18 @@ int run(const std::string& file) {
             return;
         }
         log->info("signal {} received, stopping", signal);
-        io.stop();
+        pool.post(0, [&] {
+            for (auto& l : listeners) l->stop();
+        });
+        broker.shutdown();
+        // Time for the DISCONNECTs to be written before the workers stop.
+        grace.expires_after(std::chrono::milliseconds{300});
+        grace.async_wait([&](const boost::system::error_code&) { io.stop(); });
     };
     signals.async_wait(on_signal);
     io.run();
+    pool.stop();
+    log->info("stopped");
     return 0;
 }
 

@@ -18,6 +18,7 @@ using SessionId = std::uint64_t;
 // One subscription as the index keeps it.
 struct Subscriber {
     SessionId session = 0;
+    std::uint32_t worker = 0;  // the worker that owns the session (SessionRegistry)
     mqtt::SubscriptionOptions options;
     std::uint32_t subscription_id = 0;  // MQTT 5; 0 = none
     bool operator==(const Subscriber&) const = default;

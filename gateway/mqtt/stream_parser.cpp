@@ -42,6 +42,8 @@ DecodeResult StreamParser::next() {
     DecodeResult result = decode({buffer_.data() + begin_, end_ - begin_}, version_, max_packet_size_);
     switch (result.status) {
         case DecodeStatus::packet:
+            last_begin_ = begin_;
+            last_size_ = result.size;
             begin_ += result.size;
             if (const auto* connect = std::get_if<Connect>(&result.packet)) version_ = connect->version;
             break;

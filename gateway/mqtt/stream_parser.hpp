@@ -39,11 +39,16 @@ public:
     void set_max_packet_size(std::uint32_t limit) { max_packet_size_ = limit; }
     // Bytes received but not yet returned as packets.
     std::size_t buffered() const { return end_ - begin_; }
+    std::span<const std::uint8_t> pending_bytes() const { return {buffer_.data() + begin_, end_ - begin_}; }
+    // The bytes of the packet next() returned last; valid as long as its views.
+    std::span<const std::uint8_t> last_packet() const { return {buffer_.data() + last_begin_, last_size_}; }
 
 private:
     std::vector<std::uint8_t> buffer_;
     std::size_t begin_ = 0;  // first byte not yet returned as a packet
     std::size_t end_ = 0;    // one past the last received byte
+    std::size_t last_begin_ = 0;
+    std::size_t last_size_ = 0;
     std::uint32_t max_packet_size_;
     ProtocolVersion version_;
     bool failed_ = false;

@@ -1,0 +1,275 @@
+#include "gateway/broker/broker.hpp"
+
+#include <algorithm>
+#include <random>
+
+#include "gateway/mqtt/codec.hpp"
+
+namespace fieldgate::broker {
+namespace {
+
+using mqtt::ReasonCode;
+
+// Why a CONNECT is refused before any session is touched, or success.
+ReasonCode check_client_id(const mqtt::Connect& c) {
+    if (c.client_id.empty()) {
+        // 3.1 needs an identifier; 3.1.1 accepts none only with a clean session [MQTT-3.1.3-8].
+        if (c.version == mqtt::ProtocolVersion::v3_1) return ReasonCode::client_identifier_not_valid;
+        if (c.version == mqtt::ProtocolVersion::v3_1_1 && !c.clean_start) return ReasonCode::client_identifier_not_valid;
+    }
+    if (c.version == mqtt::ProtocolVersion::v3_1 && c.client_id.size() > 23) {
+        return ReasonCode::client_identifier_not_valid;  // MQTT 3.1: 1 to 23 characters
+    }
+    if (c.properties.authentication_method) return ReasonCode::bad_authentication_method;  // [MQTT 5.0, 4.12]
+    return ReasonCode::success;
+}
+
+}  // namespace
+
+struct Broker::Worker {
+    // Owner thread only.
+    std::unordered_map<SessionId, std::unique_ptr<Session>> sessions;
+    std::vector<Subscriber> matches;  // scratch for publish()
+    std::vector<Delivery> draining;
+
+    // Deliveries from other workers; a drain is posted when the inbox goes
+    // from empty to non-empty, so one post carries a whole batch.
+    std::mutex inbox_mutex;
+    std::vector<Delivery> inbox;  // guarded by inbox_mutex
+    bool drain_posted = false;    // guarded by inbox_mutex
+};
+
+Broker::Broker(BrokerLimits limits, Executor& executor) : limits_(limits), executor_(executor) {
+    for (std::size_t i = 0; i < executor_.worker_count(); ++i) workers_.push_back(std::make_unique<Worker>());
+    std::random_device seed;
+    assigned_id_prefix_ = "fg-" + std::to_string(seed() % 1'000'000) + "-";
+}
+
+Broker::~Broker() = default;
+
+void Broker::connect(std::shared_ptr<ConnectionPort> port, std::size_t worker, std::vector<std::uint8_t> packet) {
+    auto request = std::make_shared<ConnectRequest>();
+    request->port = std::move(port);
+    request->worker = worker;
+    request->packet = std::move(packet);
+    auto decoded = mqtt::decode(request->packet, mqtt::ProtocolVersion::v5, mqtt::max_packet_size_limit);
+    request->connect = std::get<mqtt::Connect>(std::move(decoded.packet));
+    const auto& c = request->connect;
+
+    if (const auto refusal = check_client_id(c); refusal != ReasonCode::success) {
+        refuse(*request->port, c.version, refusal);
+        return;
+    }
+    if (c.client_id.empty()) {
+        request->client_id = assigned_id_prefix_ + std::to_string(next_assigned_id_.fetch_add(1));
+        request->assigned = true;
+    } else {
+        request->client_id = std::string(c.client_id);
+    }
+
+    const auto claim = registry_.find_or_create(request->client_id, worker);
+    if (claim.created) {
+        auto session = std::make_unique<Session>(*this, claim.entry.id, request->client_id, worker);
+        attach_on(worker, std::move(session), std::move(request), false);
+    } else if (claim.entry.owner == worker) {
+        connect_on_owner(worker, std::move(request));
+    } else {
+        executor_.post(claim.entry.owner, [this, owner = claim.entry.owner, request = std::move(request)]() mutable {
+            connect_on_owner(owner, std::move(request));
+        });
+    }
+}
+
+void Broker::refuse(ConnectionPort& port, mqtt::ProtocolVersion version, ReasonCode reason) {
+    mqtt::Connack connack;
+    connack.reason_code = reason;
+    mqtt::encode(connack, version, port.output());
+    port.flush_soon();
+    port.close();
+}
+
+// Runs on the worker that owns the client id's session, so takeover and clean
+// start are decided on one thread.
+void Broker::connect_on_owner(std::size_t owner, std::shared_ptr<ConnectRequest> request) {
+    const auto entry = registry_.find(request->client_id);
+    if (!entry || entry->owner != owner) {
+        // The session ended or moved meanwhile: start over from the registry.
+        const auto claim = registry_.find_or_create(request->client_id, request->worker);
+        if (claim.created) {
+            auto session = std::make_unique<Session>(*this, claim.entry.id, request->client_id, request->worker);
+            attach_later(std::move(session), std::move(request), false);
+        } else {
+            executor_.post(claim.entry.owner, [this, next = claim.entry.owner, request = std::move(request)]() mutable {
+                connect_on_owner(next, std::move(request));
+            });
+        }
+        return;
+    }
+
+    auto& sessions = workers_[owner]->sessions;
+    auto it = sessions.find(entry->id);
+    if (it == sessions.end()) return;  // cannot happen: the owner holds its sessions
+    Session& old = *it->second;
+    if (old.connected()) old.disconnect(ReasonCode::session_taken_over);  // [MQTT-3.1.4-3]
+
+    std::unique_ptr<Session> session;
+    bool present = false;
+    if (request->connect.clean_start || !old.persistent()) {
+        // A clean start discards the old session [MQTT-3.1.2-4]. It may already be
+        // ending (it was not persistent); either way the new one gets a new id.
+        if (sessions.contains(entry->id)) {
+            old.end();
+            registry_.erase(request->client_id, entry->id);
+            sessions.erase(entry->id);
+        }
+        const auto claim = registry_.find_or_create(request->client_id, request->worker);
+        session = std::make_unique<Session>(*this, claim.entry.id, request->client_id, request->worker);
+    } else {
+        present = true;  // [MQTT-3.2.2-2]
+        session = std::move(it->second);
+        sessions.erase(it);
+        registry_.set_owner(request->client_id, session->id(), request->worker);
+    }
+
+    if (request->worker == owner) {
+        attach_on(owner, std::move(session), std::move(request), present);
+    } else {
+        attach_later(std::move(session), std::move(request), present);
+    }
+}
+
+void Broker::attach_later(std::unique_ptr<Session> session, std::shared_ptr<ConnectRequest> request,
+                          bool session_present) {
+    // Tasks are copyable, so the session travels in a shared holder.
+    auto holder = std::make_shared<std::unique_ptr<Session>>(std::move(session));
+    const std::size_t target = request->worker;
+    executor_.post(target, [this, target, holder, request = std::move(request), session_present]() mutable {
+        attach_on(target, std::move(*holder), std::move(request), session_present);
+    });
+}
+
+void Broker::attach_on(std::size_t worker, std::unique_ptr<Session> session, std::shared_ptr<ConnectRequest> request,
+                       bool session_present) {
+    Session& s = *session;
+    workers_[worker]->sessions[s.id()] = std::move(session);
+    s.moved_to(worker);
+    if (!request->port->is_open()) {
+        // The client left while its CONNECT was decided: the session stays as it was.
+        if (!s.persistent()) end_session(s);
+        return;
+    }
+    request->port->attach_session(s);
+    s.attach(request->port, request->connect, session_present, request->assigned ? request->client_id : "");
+}
+
+std::size_t Broker::publish(std::size_t worker, const MessagePtr& message) {
+    Worker& w = *workers_[worker];
+    if (message->retain) retained_.update(message);  // [MQTT-3.3.1-5]
+    auto& matches = w.matches;
+    matches.clear();
+    topics_.match(message->topic, matches);
+    if (matches.empty()) return 0;
+    std::sort(matches.begin(), matches.end(),
+              [](const Subscriber& a, const Subscriber& b) { return a.session < b.session; });
+
+    std::size_t reached = 0;
+    for (auto first = matches.begin(); first != matches.end();) {
+        const auto last = std::find_if(first, matches.end(), [&](const Subscriber& s) { return s.session != first->session; });
+        // One copy per session however many of its subscriptions match, at the
+        // highest QoS, with every subscription identifier [MQTT-3.3.4-2, 3.3.4-3].
+        Delivery d;
+        d.session = first->session;
+        d.message = message;
+        bool any = false;
+        for (auto s = first; s != last; ++s) {
+            if (s->options.no_local && s->session == message->origin) continue;  // [MQTT-3.8.3-3]
+            const auto qos = std::min(message->qos, s->options.qos);
+            d.qos = any ? std::max(d.qos, qos) : qos;
+            any = true;
+            if (s->options.retain_as_published) d.retain = message->retain;  // [MQTT-3.3.1-13]
+            if (s->subscription_id != 0) d.subscription_ids.push_back(s->subscription_id);
+        }
+        const std::size_t target = first->worker;
+        first = last;
+        if (!any) continue;
+        ++reached;
+        if (target == worker) {
+            deliver_on(worker, std::move(d));
+        } else {
+            push_inbox(target, std::move(d));
+        }
+    }
+    return reached;
+}
+
+void Broker::push_inbox(std::size_t worker, Delivery delivery) {
+    Worker& w = *workers_[worker];
+    bool post = false;
+    {
+        const std::lock_guard lock{w.inbox_mutex};
+        w.inbox.push_back(std::move(delivery));
+        post = !w.drain_posted;
+        w.drain_posted = true;
+    }
+    if (post) executor_.post(worker, [this, worker] { drain_inbox(worker); });
+}
+
+void Broker::drain_inbox(std::size_t worker) {
+    Worker& w = *workers_[worker];
+    w.draining.clear();
+    {
+        const std::lock_guard lock{w.inbox_mutex};
+        std::swap(w.draining, w.inbox);
+        w.drain_posted = false;
+    }
+    for (auto& d : w.draining) deliver_on(worker, std::move(d));
+}
+
+void Broker::deliver_on(std::size_t worker, Delivery delivery) {
+    if (Session* s = find_local(worker, delivery.session)) {
+        s->deliver(std::move(delivery));
+        return;
+    }
+    // The session left this worker after the message was routed: follow it.
+    const auto owner = registry_.owner_of(delivery.session);
+    if (owner && *owner != worker) push_inbox(*owner, std::move(delivery));
+}
+
+Session* Broker::find_local(std::size_t worker, SessionId id) {
+    auto& sessions = workers_[worker]->sessions;
+    const auto it = sessions.find(id);
+    return it == sessions.end() ? nullptr : it->second.get();
+}
+
+void Broker::subscribe(Session& session, std::string_view filter, const mqtt::SubscriptionOptions& options,
+                       std::uint32_t subscription_id, bool& is_new) {
+    Subscriber s;
+    s.session = session.id();
+    s.worker = static_cast<std::uint32_t>(session.worker());
+    s.options = options;
+    s.subscription_id = subscription_id;
+    is_new = topics_.subscribe(filter, s);
+}
+
+bool Broker::unsubscribe(Session& session, std::string_view filter) { return topics_.unsubscribe(filter, session.id()); }
+
+void Broker::end_session(Session& session) {
+    session.end();
+    registry_.erase(session.client_id(), session.id());
+    // Destroyed after the current handler, which may be one of its own methods.
+    executor_.post(session.worker(), [this, worker = session.worker(), id = session.id()] {
+        workers_[worker]->sessions.erase(id);
+    });
+}
+
+void Broker::shutdown() {
+    for (std::size_t worker = 0; worker < workers_.size(); ++worker) {
+        executor_.post(worker, [this, worker] {
+            for (auto& [id, session] : workers_[worker]->sessions) {
+                if (session->connected()) session->close_for_shutdown();
+            }
+        });
+    }
+}
+
+}  // namespace fieldgate::broker

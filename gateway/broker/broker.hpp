@@ -1,0 +1,121 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "gateway/broker/connection_port.hpp"
+#include "gateway/broker/executor.hpp"
+#include "gateway/broker/message.hpp"
+#include "gateway/broker/retained_store.hpp"
+#include "gateway/broker/session.hpp"
+#include "gateway/broker/session_registry.hpp"
+#include "gateway/broker/topic_index.hpp"
+#include "gateway/mqtt/packets.hpp"
+
+namespace fieldgate::broker {
+
+struct BrokerLimits {
+    std::uint32_t max_packet_size = 1u << 20;
+    std::uint16_t receive_maximum = 32;  // our window for the client's QoS 1/2 (max_inflight)
+    std::uint32_t max_queued_messages = 10000;
+    std::chrono::seconds max_keepalive{65535};
+    std::uint16_t topic_alias_maximum = 64;  // aliases a client may set on us
+    // Unwritten bytes a connection may hold before its QoS 0 messages are dropped.
+    std::size_t max_output_bytes = 4u << 20;
+};
+
+// Counters for $SYS and metrics; relaxed atomics, written from every worker.
+struct BrokerStats {
+    std::atomic<std::uint64_t> messages_received{0};
+    std::atomic<std::uint64_t> messages_sent{0};
+    std::atomic<std::uint64_t> messages_dropped{0};
+    std::atomic<std::uint64_t> clients_connected{0};  // sessions with a connection
+    std::atomic<std::uint64_t> connections_open{0};   // sockets, CONNECT or not
+    std::atomic<std::uint64_t> bytes_received{0};
+    std::atomic<std::uint64_t> bytes_sent{0};
+};
+
+// A CONNECT accepted by the codec, with owned copies of what outlives the read
+// buffer (it may travel to another worker while a session changes hands).
+struct ConnectRequest {
+    std::shared_ptr<ConnectionPort> port;
+    std::size_t worker = 0;  // the connection's
+    std::vector<std::uint8_t> packet;  // the CONNECT's bytes; `connect` views into them
+    mqtt::Connect connect;
+    std::string client_id;  // the effective one (assigned when the client sent none)
+    bool assigned = false;
+};
+
+// The broker: state shared by all workers (topic index, retained messages,
+// session registry, counters) and the per-worker session tables and inboxes.
+// Thread-safe as documented per member; sessions are touched only on their
+// owner worker.
+class Broker {
+public:
+    Broker(BrokerLimits limits, Executor& executor);
+    ~Broker();
+    Broker(const Broker&) = delete;
+    Broker& operator=(const Broker&) = delete;
+
+    const BrokerLimits& limits() const { return limits_; }
+    Executor& executor() { return executor_; }
+    TopicIndex& topics() { return topics_; }
+    RetainedStore& retained() { return retained_; }
+    SessionRegistry& registry() { return registry_; }
+    BrokerStats& stats() { return stats_; }
+
+    // A CONNECT from a connection on `packet_worker`. Checks the client
+    // identifier, finds or creates the session (taking it over from another
+    // connection if need be) and attaches the connection, on its worker. A
+    // refused CONNECT is answered with CONNACK and the connection closed.
+    // `packet` holds the CONNECT's bytes, `connect` views into it.
+    void connect(std::shared_ptr<ConnectionPort> port, std::size_t worker, std::vector<std::uint8_t> packet);
+
+    // Routes a message from `worker` to every matching session and updates the
+    // retained store. Returns the number of sessions it was delivered to.
+    std::size_t publish(std::size_t worker, const MessagePtr& message);
+
+    // Session bookkeeping for Session (owner worker only).
+    void subscribe(Session& session, std::string_view filter, const mqtt::SubscriptionOptions& options,
+                   std::uint32_t subscription_id, bool& is_new);
+    bool unsubscribe(Session& session, std::string_view filter);
+    void end_session(Session& session);
+
+    // Ends every connection: v5 clients get DISCONNECT 0x8B [MQTT 5.0, 3.14.2.1].
+    void shutdown();
+
+    std::size_t session_count() const { return registry_.size(); }
+
+private:
+    struct Worker;
+
+    void refuse(ConnectionPort& port, mqtt::ProtocolVersion version, mqtt::ReasonCode reason);
+    void connect_on_owner(std::size_t owner, std::shared_ptr<ConnectRequest> request);
+    void attach_later(std::unique_ptr<Session> session, std::shared_ptr<ConnectRequest> request,
+                      bool session_present);
+    void push_inbox(std::size_t worker, Delivery delivery);
+    void attach_on(std::size_t worker, std::unique_ptr<Session> session, std::shared_ptr<ConnectRequest> request,
+                   bool session_present);
+    void deliver_on(std::size_t worker, Delivery delivery);
+    void drain_inbox(std::size_t worker);
+    Session* find_local(std::size_t worker, SessionId id);
+
+    BrokerLimits limits_;
+    Executor& executor_;
+    TopicIndex topics_;
+    RetainedStore retained_;
+    SessionRegistry registry_;
+    BrokerStats stats_;
+    std::vector<std::unique_ptr<Worker>> workers_;
+    std::string assigned_id_prefix_;
+    std::atomic<std::uint64_t> next_assigned_id_{1};
+};
+
+}  // namespace fieldgate::broker

@@ -1,0 +1,44 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace fieldgate::broker {
+
+class Session;
+
+// What a session asks of the network connection it is attached to. The
+// transport implements it; every call happens on the connection's worker.
+class ConnectionPort {
+public:
+    virtual ~ConnectionPort() = default;
+
+    // Encoded packets are appended here and go out in one write soon after,
+    // together with whatever else was appended in the meantime.
+    virtual std::vector<std::uint8_t>& output() = 0;
+    virtual void flush_soon() = 0;
+    // Bytes waiting to be written; a session stops sending QoS 0 beyond a limit.
+    virtual std::size_t pending_output() const = 0;
+
+    // Ends the connection once the output has been written. The session is
+    // told nothing more about this connection.
+    virtual void close() = 0;
+
+    // The connection closes itself (and reports a keep-alive timeout) when no
+    // packet arrives for this long; zero disables it.
+    virtual void set_receive_timeout(std::chrono::milliseconds timeout) = 0;
+
+    // The broker accepted the CONNECT: later packets go to `session`, and
+    // reading, paused since the CONNECT, resumes.
+    virtual void attach_session(Session& session) = 0;
+    // False once the connection has ended (the client may go while its
+    // CONNECT is still being decided on another worker).
+    virtual bool is_open() const = 0;
+
+    // "127.0.0.1:50312", for logs.
+    virtual const std::string& peer() const = 0;
+};
+
+}  // namespace fieldgate::broker

@@ -1,0 +1,53 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gateway/broker/topic_index.hpp"
+#include "gateway/mqtt/packets.hpp"
+
+namespace fieldgate::broker {
+
+using Clock = std::chrono::steady_clock;
+
+// An application message as the broker keeps it: owned copies of what the
+// publisher sent, immutable once made and shared (shared_ptr<const Message>)
+// by every session it is queued for, so it is stored once.
+struct Message {
+    std::string topic;
+    std::string payload;
+    mqtt::QoS qos = mqtt::QoS::at_most_once;
+    bool retain = false;
+
+    // MQTT 5 properties passed through unchanged [MQTT 5.0, 3.3.2.3]: the format
+    // indicator, content type, response topic, correlation data, user properties.
+    std::optional<std::uint8_t> payload_format_indicator;
+    std::optional<std::string> content_type;
+    std::optional<std::string> response_topic;
+    std::optional<std::string> correlation_data;
+    std::vector<std::pair<std::string, std::string>> user_properties;
+
+    // Message Expiry Interval, as a deadline [MQTT 5.0, 3.3.2.3.3].
+    std::optional<Clock::time_point> expires_at;
+
+    SessionId origin = 0;  // for No Local; 0 for the broker's own messages
+
+    bool expired(Clock::time_point now) const { return expires_at && now >= *expires_at; }
+};
+
+using MessagePtr = std::shared_ptr<const Message>;
+
+// Copies a decoded PUBLISH (whose views die with the read buffer).
+MessagePtr make_message(const mqtt::Publish& publish, std::string_view topic, SessionId origin, Clock::time_point now);
+
+// A PUBLISH for one subscriber: views into `message`, with the remaining
+// expiry interval [MQTT-3.3.2-6], the subscription identifiers, and DUP/QoS/
+// retain as given. Valid while `message` and `subscription_ids` live.
+mqtt::Publish to_publish(const Message& message, mqtt::QoS qos, bool retain, std::uint16_t packet_id,
+                         const std::vector<std::uint32_t>& subscription_ids, Clock::time_point now);
+
+}  // namespace fieldgate::broker

@@ -1,0 +1,149 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "gateway/broker/connection_port.hpp"
+#include "gateway/broker/executor.hpp"
+#include "gateway/broker/message.hpp"
+#include "gateway/mqtt/packets.hpp"
+
+namespace fieldgate::broker {
+
+class Broker;
+
+// One message on its way to one session, with what its subscriptions made of it.
+struct Delivery {
+    SessionId session = 0;
+    MessagePtr message;
+    mqtt::QoS qos = mqtt::QoS::at_most_once;  // min(message QoS, granted QoS) [MQTT-3.8.4-8]
+    bool retain = false;                      // as the subscriber sees it [MQTT-3.3.1-12, 3.3.1-13]
+    std::vector<std::uint32_t> subscription_ids;
+};
+
+// What the client asked for in CONNECT that shapes what the broker sends it.
+struct ClientLimits {
+    std::uint16_t receive_maximum = 65535;  // its in-flight window for our QoS 1/2 PUBLISHes
+    std::uint32_t maximum_packet_size = 0;  // 0 = no limit beyond the protocol's
+    std::uint16_t topic_alias_maximum = 0;  // aliases we may assign
+    bool problem_information = true;        // reason strings and user properties allowed
+};
+
+// A client's session: its subscriptions, the messages in flight and queued for
+// it, its will, and the protocol exchange with its current connection. Pure
+// logic: packets in, encoded packets out through a ConnectionPort.
+//
+// Owned by one worker (SessionRegistry's owner) and used only there; it moves
+// to another worker only between connections.
+class Session {
+public:
+    Session(Broker& broker, SessionId id, std::string client_id, std::size_t worker);
+    ~Session();
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+
+    SessionId id() const { return id_; }
+    const std::string& client_id() const { return client_id_; }
+    std::size_t worker() const { return worker_; }
+    void moved_to(std::size_t worker);
+    bool connected() const { return port_ != nullptr; }
+    // True when the session must be kept while no connection is attached.
+    bool persistent() const { return expiry_interval_ != std::chrono::seconds::zero(); }
+
+    // Attaches an accepted connection: sends CONNACK, then resends what was in
+    // flight and what was queued [MQTT-4.4.0-1].
+    void attach(std::shared_ptr<ConnectionPort> port, const mqtt::Connect& connect, bool session_present,
+                std::string_view assigned_client_id);
+
+    // A packet from the connection (anything after CONNECT).
+    void handle(const mqtt::Packet& packet);
+
+    // The connection ended without a DISCONNECT, or the session ends it with a
+    // reason (v5 DISCONNECT first). The will is published unless the client
+    // disconnected normally [MQTT-3.1.2-8, 3.14.4-3].
+    void connection_lost();
+    void disconnect(mqtt::ReasonCode reason, std::string_view reason_string = {});
+    // The broker stops: DISCONNECT 0x8B for MQTT 5, no will [MQTT 5.0, 3.14.2.1].
+    void close_for_shutdown();
+
+    // Routed messages for this session.
+    void deliver(Delivery delivery);
+
+    // Removes the session's subscriptions and gives up its will (session end).
+    void end();
+
+    std::size_t subscription_count() const { return subscriptions_.size(); }
+    std::size_t queued() const { return queue_.size(); }
+    std::size_t inflight() const { return inflight_.size(); }
+
+private:
+    struct Subscription {
+        mqtt::SubscriptionOptions options;
+        std::uint32_t subscription_id = 0;
+    };
+    struct Inflight {
+        Delivery delivery;
+        std::uint16_t packet_id = 0;
+        bool released = false;  // QoS 2: PUBREC received, PUBREL sent, awaiting PUBCOMP
+    };
+    struct Will {
+        MessagePtr message;
+        std::chrono::seconds delay{0};
+    };
+
+    void on_publish(const mqtt::Publish& publish);
+    void on_puback(std::uint16_t packet_id);
+    void on_pubrec(const mqtt::Pubrec& pubrec);
+    void on_pubrel(const mqtt::Pubrel& pubrel);
+    void on_pubcomp(std::uint16_t packet_id);
+    void on_subscribe(const mqtt::Subscribe& subscribe);
+    void on_unsubscribe(const mqtt::Unsubscribe& unsubscribe);
+    void on_disconnect(const mqtt::Disconnect& disconnect);
+
+    // Sends what fits in the client's window from the queue.
+    void pump();
+    bool send_publish(Inflight& entry, bool dup);
+    void send_qos0(const Delivery& delivery);
+    std::uint16_t next_packet_id();
+    void send(const mqtt::Packet& packet);
+    bool send_publish_packet(mqtt::Publish& publish);
+    void detach();
+    void schedule_will();
+    void publish_will();
+    void start_expiry();
+    std::uint16_t window() const;
+    bool reason_strings_allowed() const;
+
+    Broker& broker_;
+    SessionId id_;
+    std::string client_id_;
+    std::size_t worker_;
+
+    std::shared_ptr<ConnectionPort> port_;
+    mqtt::ProtocolVersion version_ = mqtt::ProtocolVersion::v3_1_1;
+    ClientLimits client_;
+    std::chrono::seconds expiry_interval_{0};
+
+    std::map<std::string, Subscription, std::less<>> subscriptions_;
+    std::deque<Inflight> inflight_;  // in the order first sent
+    std::deque<Delivery> queue_;
+    std::uint16_t last_packet_id_ = 0;
+    std::vector<std::uint16_t> inbound_qos2_;  // QoS 2 received and routed, awaiting PUBREL
+
+    std::vector<std::string> inbound_aliases_;  // index = alias - 1
+    std::unordered_map<std::string, std::uint16_t> outbound_aliases_;
+
+    std::optional<Will> will_;
+    std::unique_ptr<Executor::Timer> will_timer_;
+    std::unique_ptr<Executor::Timer> expiry_timer_;
+    bool disconnect_normal_ = false;
+};
+
+}  // namespace fieldgate::broker

@@ -1,0 +1,144 @@
+// Outbound messages: QoS 0 sent or dropped, QoS 1/2 through the client's
+// window (Receive Maximum) with a bounded queue behind it, the acknowledgement
+// flows, topic aliases and the client's maximum packet size.
+#include <algorithm>
+
+#include "gateway/broker/broker.hpp"
+#include "gateway/broker/session.hpp"
+#include "gateway/mqtt/codec.hpp"
+
+namespace fieldgate::broker {
+
+using mqtt::ReasonCode;
+
+std::uint16_t Session::window() const {
+    return std::min(client_.receive_maximum, broker_.limits().receive_maximum);
+}
+
+void Session::deliver(Delivery delivery) {
+    if (delivery.message->expired(broker_.executor().now())) return;
+    auto& stats = broker_.stats();
+    if (delivery.qos == mqtt::QoS::at_most_once) {
+        // QoS 0 is not kept for an absent client, nor piled up for a slow one.
+        if (!port_ || port_->pending_output() > broker_.limits().max_output_bytes) {
+            stats.messages_dropped.fetch_add(1, std::memory_order_relaxed);
+            return;
+        }
+        send_qos0(delivery);
+        return;
+    }
+    if (port_ && queue_.empty() && inflight_.size() < window()) {
+        inflight_.push_back(Inflight{std::move(delivery), next_packet_id()});
+        if (!send_publish(inflight_.back(), false)) inflight_.pop_back();
+        return;
+    }
+    if (queue_.size() >= broker_.limits().max_queued_messages) {
+        stats.messages_dropped.fetch_add(1, std::memory_order_relaxed);
+        return;
+    }
+    queue_.push_back(std::move(delivery));
+}
+
+void Session::pump() {
+    const auto now = broker_.executor().now();
+    while (port_ && !queue_.empty() && inflight_.size() < window()) {
+        Delivery d = std::move(queue_.front());
+        queue_.pop_front();
+        if (d.message->expired(now)) continue;  // [MQTT-3.3.2-5]
+        inflight_.push_back(Inflight{std::move(d), next_packet_id()});
+        if (!send_publish(inflight_.back(), false)) inflight_.pop_back();
+    }
+}
+
+std::uint16_t Session::next_packet_id() {
+    // Skip identifiers still in flight [MQTT-2.2.1-3]; the window is far below 65535.
+    while (true) {
+        last_packet_id_ = static_cast<std::uint16_t>(last_packet_id_ == 65535 ? 1 : last_packet_id_ + 1);
+        const bool in_use = std::any_of(inflight_.begin(), inflight_.end(),
+                                        [&](const Inflight& i) { return i.packet_id == last_packet_id_; });
+        if (!in_use) return last_packet_id_;
+    }
+}
+
+void Session::send_qos0(const Delivery& delivery) {
+    auto publish = to_publish(*delivery.message, mqtt::QoS::at_most_once, delivery.retain, 0,
+                              delivery.subscription_ids, broker_.executor().now());
+    send_publish_packet(publish);
+}
+
+bool Session::send_publish(Inflight& entry, bool dup) {
+    const auto& d = entry.delivery;
+    auto publish = to_publish(*d.message, d.qos, d.retain, entry.packet_id, d.subscription_ids, broker_.executor().now());
+    publish.dup = dup;
+    return send_publish_packet(publish);
+}
+
+// Returns false when the packet is larger than the client accepts: it is then
+// dropped as if delivered [MQTT-3.1.2-25].
+bool Session::send_publish_packet(mqtt::Publish& publish) {
+    std::string new_alias;
+    if (mqtt::is_v5(version_) && client_.topic_alias_maximum > 0) {
+        // An alias is assigned to each new topic while the client allows more.
+        const auto it = outbound_aliases_.find(std::string(publish.topic));
+        if (it != outbound_aliases_.end()) {
+            publish.properties.topic_alias = it->second;
+            publish.topic = {};
+        } else if (outbound_aliases_.size() < client_.topic_alias_maximum) {
+            const auto alias = static_cast<std::uint16_t>(outbound_aliases_.size() + 1);
+            new_alias = std::string(publish.topic);
+            outbound_aliases_.emplace(new_alias, alias);
+            publish.properties.topic_alias = alias;
+        }
+    }
+    auto& out = port_->output();
+    const std::size_t before = out.size();
+    const std::size_t size = mqtt::encode(publish, version_, out);
+    if (client_.maximum_packet_size != 0 && size > client_.maximum_packet_size) {
+        out.resize(before);
+        if (!new_alias.empty()) outbound_aliases_.erase(new_alias);  // the client never saw it
+        broker_.stats().messages_dropped.fetch_add(1, std::memory_order_relaxed);
+        return false;
+    }
+    broker_.stats().messages_sent.fetch_add(1, std::memory_order_relaxed);
+    port_->flush_soon();
+    return true;
+}
+
+void Session::on_puback(std::uint16_t packet_id) {
+    const auto it = std::find_if(inflight_.begin(), inflight_.end(), [&](const Inflight& i) {
+        return i.packet_id == packet_id && i.delivery.qos == mqtt::QoS::at_least_once;
+    });
+    if (it == inflight_.end()) return;  // not ours (or a late duplicate): nothing to do
+    inflight_.erase(it);
+    pump();
+}
+
+void Session::on_pubrec(const mqtt::Pubrec& pubrec) {
+    const auto it = std::find_if(inflight_.begin(), inflight_.end(), [&](const Inflight& i) {
+        return i.packet_id == pubrec.packet_id && i.delivery.qos == mqtt::QoS::exactly_once;
+    });
+    if (it == inflight_.end()) {
+        mqtt::Pubrel pubrel{pubrec.packet_id};
+        if (mqtt::is_v5(version_)) pubrel.reason_code = ReasonCode::packet_identifier_not_found;
+        send(pubrel);
+        return;
+    }
+    if (mqtt::is_error(pubrec.reason_code)) {
+        // The receiver refused it: the exchange ends here [MQTT 5.0, 4.3.3].
+        inflight_.erase(it);
+        pump();
+        return;
+    }
+    it->released = true;
+    send(mqtt::Pubrel{pubrec.packet_id});
+}
+
+void Session::on_pubcomp(std::uint16_t packet_id) {
+    const auto it = std::find_if(inflight_.begin(), inflight_.end(),
+                                 [&](const Inflight& i) { return i.packet_id == packet_id && i.released; });
+    if (it == inflight_.end()) return;
+    inflight_.erase(it);
+    pump();
+}
+
+}  // namespace fieldgate::broker

@@ -1,0 +1,233 @@
+#include "gateway/transport/connection.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+
+#include "gateway/broker/session.hpp"
+#include "gateway/log/log.hpp"
+#include "gateway/mqtt/codec.hpp"
+
+namespace fieldgate::transport {
+namespace {
+
+constexpr std::size_t read_chunk = 4096;
+
+std::string describe_peer(const boost::asio::ip::tcp::socket& socket) {
+    boost::system::error_code ec;
+    const auto ep = socket.remote_endpoint(ec);
+    if (ec) return "?";
+    const auto address = ep.address();
+    return (address.is_v6() ? "[" + address.to_string() + "]" : address.to_string()) + ":" + std::to_string(ep.port());
+}
+
+}  // namespace
+
+template <class Stream>
+Connection<Stream>::Connection(Stream stream, broker::Broker& broker, std::size_t worker,
+                               const ConnectionSettings& settings)
+    : stream_(std::move(stream)),
+      broker_(broker),
+      worker_(worker),
+      settings_(settings),
+      peer_(describe_peer(stream_)),
+      parser_(settings.max_packet_size),
+      connect_timer_(stream_.get_executor()),
+      receive_timer_(stream_.get_executor()) {
+    broker_.stats().connections_open.fetch_add(1, std::memory_order_relaxed);
+}
+
+template <class Stream>
+Connection<Stream>::~Connection() {
+    broker_.stats().connections_open.fetch_sub(1, std::memory_order_relaxed);
+}
+
+template <class Stream>
+void Connection<Stream>::start() {
+    last_receive_ = std::chrono::steady_clock::now();
+    // A socket that never sends CONNECT is closed [MQTT 5.0, 4.13].
+    connect_timer_.expires_after(settings_.connect_timeout);
+    connect_timer_.async_wait([self = this->shared_from_this()](const boost::system::error_code& ec) {
+        if (ec || self->session_ != nullptr || self->connecting_) return;
+        log::get("broker")->info("{}: no CONNECT within the connect timeout, closing", self->peer_);
+        self->fail();
+    });
+    read();
+}
+
+template <class Stream>
+void Connection<Stream>::read() {
+    if (reading_ || closed_ || closing_) return;
+    reading_ = true;
+    auto buffer = parser_.prepare(read_chunk);
+    stream_.async_read_some(boost::asio::buffer(buffer.data(), buffer.size()),
+                            [self = this->shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
+                                self->on_read(ec, n);
+                            });
+}
+
+template <class Stream>
+void Connection<Stream>::on_read(const boost::system::error_code& ec, std::size_t n) {
+    reading_ = false;
+    if (ec) return fail();
+    parser_.commit(n);
+    last_receive_ = std::chrono::steady_clock::now();
+    broker_.stats().bytes_received.fetch_add(n, std::memory_order_relaxed);
+    process();
+}
+
+template <class Stream>
+void Connection<Stream>::process() {
+    processing_ = true;
+    while (!closed_ && !closing_ && !connecting_) {
+        auto result = parser_.next();
+        if (result.status == mqtt::DecodeStatus::need_more) break;
+        if (result.status == mqtt::DecodeStatus::error) {
+            on_decode_error(result.error);
+            break;
+        }
+        if (session_ != nullptr) {
+            session_->handle(result.packet);
+            continue;
+        }
+        if (!std::holds_alternative<mqtt::Connect>(result.packet)) {
+            // The first packet must be CONNECT [MQTT-3.1.0-1].
+            log::get("broker")->info("{}: first packet is not CONNECT, closing", peer_);
+            fail();
+            break;
+        }
+        connecting_ = true;
+        connect_timer_.cancel();
+        const auto bytes = parser_.last_packet();
+        broker_.connect(this->shared_from_this(), worker_, std::vector<std::uint8_t>(bytes.begin(), bytes.end()));
+    }
+    processing_ = false;
+    read();
+}
+
+template <class Stream>
+void Connection<Stream>::on_decode_error(const mqtt::DecodeError& error) {
+    auto log = log::get("broker");
+    log->info("{}: {} ({}), closing", peer_, error.message, mqtt::reason_name(error.code));
+    if (session_ != nullptr) {
+        session_->disconnect(error.code, error.message);  // v5 DISCONNECT with the reason [MQTT-4.13.1-1]
+        return;
+    }
+    // A refused CONNECT is answered in the version it asked for when the
+    // reason can be told: always for an unsupported version [MQTT-3.1.2-2],
+    // otherwise only in MQTT 5.
+    const bool was_connect = parser_.buffered() > 0 && (parser_.pending_bytes()[0] >> 4) == 1;
+    if (was_connect && (error.code == mqtt::ReasonCode::unsupported_protocol_version || mqtt::is_v5(error.version))) {
+        mqtt::Connack connack;
+        const auto code = static_cast<std::uint8_t>(error.code);
+        connack.reason_code = mqtt::is_valid_reason_code(mqtt::PacketType::connack, code)
+                                  ? error.code
+                                  : mqtt::ReasonCode::protocol_error;
+        mqtt::encode(connack, error.version, output_);
+        close();
+        return;
+    }
+    fail();
+}
+
+template <class Stream>
+void Connection<Stream>::attach_session(broker::Session& session) {
+    session_ = &session;
+    connecting_ = false;
+    if (processing_) return;  // the loop that handed over the CONNECT carries on
+    boost::asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
+        if (!self->closed_) self->process();
+    });
+}
+
+template <class Stream>
+void Connection<Stream>::flush_soon() {
+    if (writing_active_ || flush_posted_ || closed_) return;
+    flush_posted_ = true;
+    // Deferred, so that everything appended by the current handler goes in one write.
+    boost::asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
+        self->flush_posted_ = false;
+        self->write();
+    });
+}
+
+template <class Stream>
+void Connection<Stream>::write() {
+    if (writing_active_ || closed_) return;
+    if (output_.empty()) {
+        if (closing_) shut();
+        return;
+    }
+    writing_active_ = true;
+    std::swap(writing_, output_);
+    boost::asio::async_write(stream_, boost::asio::buffer(writing_),
+                             [self = this->shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
+                                 self->broker_.stats().bytes_sent.fetch_add(n, std::memory_order_relaxed);
+                                 self->on_write(ec);
+                             });
+}
+
+template <class Stream>
+void Connection<Stream>::on_write(const boost::system::error_code& ec) {
+    writing_active_ = false;
+    writing_.clear();
+    if (ec) return fail();
+    write();
+}
+
+template <class Stream>
+void Connection<Stream>::close() {
+    session_ = nullptr;  // the session is told nothing more
+    connecting_ = false;
+    closing_ = true;
+    write();
+}
+
+template <class Stream>
+void Connection<Stream>::set_receive_timeout(std::chrono::milliseconds timeout) {
+    receive_timeout_ = timeout;
+    receive_timer_.cancel();
+    if (timeout.count() > 0) arm_receive_timer();
+}
+
+template <class Stream>
+void Connection<Stream>::arm_receive_timer() {
+    receive_timer_.expires_at(last_receive_ + receive_timeout_);
+    receive_timer_.async_wait([self = this->shared_from_this()](const boost::system::error_code& ec) {
+        if (ec || self->closed_ || self->receive_timeout_.count() == 0) return;
+        if (std::chrono::steady_clock::now() - self->last_receive_ < self->receive_timeout_) {
+            self->arm_receive_timer();  // data came in since: wait for the rest of the interval
+            return;
+        }
+        log::get("broker")->info("{}: keep-alive timeout, closing", self->peer_);
+        if (self->session_ != nullptr) {
+            self->session_->disconnect(mqtt::ReasonCode::keep_alive_timeout);  // [MQTT-3.1.2-22]
+        } else {
+            self->fail();
+        }
+    });
+}
+
+template <class Stream>
+void Connection<Stream>::fail() {
+    if (closed_) return;
+    broker::Session* session = session_;
+    session_ = nullptr;
+    shut();
+    if (session != nullptr) session->connection_lost();
+}
+
+template <class Stream>
+void Connection<Stream>::shut() {
+    if (closed_) return;
+    closed_ = true;
+    connect_timer_.cancel();
+    receive_timer_.cancel();
+    boost::system::error_code ignored;
+    stream_.shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
+    stream_.close(ignored);
+}
+
+template class Connection<boost::asio::ip::tcp::socket>;
+
+}  // namespace fieldgate::transport
