@@ -14,6 +14,7 @@
 #include "config/loader.hpp"
 #include "config/schema.hpp"
 #include "config/reload.hpp"
+#include "gateway/broker/sys_publisher.hpp"
 #include "gateway/log/log.hpp"
 #include "gateway/transport/tcp_listener.hpp"
 #include "gateway/transport/worker_pool.hpp"
@@ -118,8 +119,10 @@ int run(const std::string& file) {
         log->critical("{}", e.what());
         return exit_config_error;
     }
+    fieldgate::broker::SysPublisher sys{broker, FIELDGATE_VERSION, std::chrono::seconds{10}};
     for (auto& l : listeners) l->start();
     pool.start();
+    sys.start();
     log->info("running with {} worker(s)", pool.worker_count());
 
     boost::asio::io_context io;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <random>
 
+#include "gateway/broker/local_client.hpp"
 #include "gateway/mqtt/codec.hpp"
 
 namespace fieldgate::broker {
@@ -31,6 +32,10 @@ struct Broker::Worker {
     std::unordered_map<SessionId, std::unique_ptr<Session>> sessions;
     std::vector<Subscriber> matches;  // scratch for publish()
     std::vector<Delivery> draining;
+
+    // In-process clients; registered from any thread, hence the lock.
+    std::mutex locals_mutex;
+    std::unordered_map<SessionId, LocalClient*> locals;  // guarded by locals_mutex
 
     // Deliveries from other workers; a drain is posted when the inbox goes
     // from empty to non-empty, so one post carries a whole batch.
@@ -230,6 +235,14 @@ void Broker::deliver_on(std::size_t worker, Delivery delivery) {
         s->deliver(std::move(delivery));
         return;
     }
+    {
+        Worker& w = *workers_[worker];
+        const std::lock_guard lock{w.locals_mutex};
+        if (const auto it = w.locals.find(delivery.session); it != w.locals.end()) {
+            it->second->deliver(delivery);
+            return;
+        }
+    }
     // The session left this worker after the message was routed: follow it.
     const auto owner = registry_.owner_of(delivery.session);
     if (owner && *owner != worker) push_inbox(*owner, std::move(delivery));
@@ -260,6 +273,20 @@ void Broker::end_session(Session& session) {
     executor_.post(session.worker(), [this, worker = session.worker(), id = session.id()] {
         workers_[worker]->sessions.erase(id);
     });
+}
+
+SessionId Broker::register_local(LocalClient& client, std::size_t worker) {
+    const SessionId id = registry_.allocate_id();
+    Worker& w = *workers_[worker];
+    const std::lock_guard lock{w.locals_mutex};
+    w.locals[id] = &client;
+    return id;
+}
+
+void Broker::unregister_local(LocalClient& client) {
+    Worker& w = *workers_[client.worker()];
+    const std::lock_guard lock{w.locals_mutex};
+    w.locals.erase(client.id());
 }
 
 void Broker::shutdown() {

@@ -21,6 +21,8 @@
 
 namespace fieldgate::broker {
 
+class LocalClient;
+
 struct BrokerLimits {
     std::uint32_t max_packet_size = 1u << 20;
     std::uint16_t receive_maximum = 32;  // our window for the client's QoS 1/2 (max_inflight)
@@ -92,6 +94,10 @@ public:
     void shutdown();
 
     std::size_t session_count() const { return registry_.size(); }
+
+    // In-process clients (LocalClient registers itself). Thread-safe.
+    SessionId register_local(LocalClient& client, std::size_t worker);
+    void unregister_local(LocalClient& client);
 
 private:
     struct Worker;

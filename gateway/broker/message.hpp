@@ -41,6 +41,15 @@ struct Message {
 
 using MessagePtr = std::shared_ptr<const Message>;
 
+// One message on its way to one session, with what its subscriptions made of it.
+struct Delivery {
+    SessionId session = 0;
+    MessagePtr message;
+    mqtt::QoS qos = mqtt::QoS::at_most_once;  // min(message QoS, granted QoS) [MQTT-3.8.4-8]
+    bool retain = false;                      // as the subscriber sees it [MQTT-3.3.1-12, 3.3.1-13]
+    std::vector<std::uint32_t> subscription_ids;
+};
+
 // Copies a decoded PUBLISH (whose views die with the read buffer).
 MessagePtr make_message(const mqtt::Publish& publish, std::string_view topic, SessionId origin, Clock::time_point now);
 

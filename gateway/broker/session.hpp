@@ -19,15 +19,6 @@ namespace fieldgate::broker {
 
 class Broker;
 
-// One message on its way to one session, with what its subscriptions made of it.
-struct Delivery {
-    SessionId session = 0;
-    MessagePtr message;
-    mqtt::QoS qos = mqtt::QoS::at_most_once;  // min(message QoS, granted QoS) [MQTT-3.8.4-8]
-    bool retain = false;                      // as the subscriber sees it [MQTT-3.3.1-12, 3.3.1-13]
-    std::vector<std::uint32_t> subscription_ids;
-};
-
 // What the client asked for in CONNECT that shapes what the broker sends it.
 struct ClientLimits {
     std::uint16_t receive_maximum = 65535;  // its in-flight window for our QoS 1/2 PUBLISHes

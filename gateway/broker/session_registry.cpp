@@ -43,6 +43,11 @@ void SessionRegistry::erase(std::string_view client_id, SessionId id) {
     }
 }
 
+SessionId SessionRegistry::allocate_id() {
+    const std::lock_guard lock{mutex_};
+    return next_id_++;
+}
+
 std::size_t SessionRegistry::size() const {
     const std::lock_guard lock{mutex_};
     return entries_.size();

@@ -38,6 +38,8 @@ public:
     // Removes the entry if it still names session `id`.
     void erase(std::string_view client_id, SessionId id);
     std::size_t size() const;
+    // An id for a session that has no client identifier (in-process clients).
+    SessionId allocate_id();
 
 private:
     struct Hash {
