@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include <csignal>
+#include <filesystem>
 #include <cstdio>
 #include <string>
 
@@ -26,6 +27,7 @@ namespace cfg = fieldgate::config;
 // Exit code for configuration and start-up errors (DESIGN.md, Errors).
 constexpr int exit_config_error = 2;
 
+// `file` empty: the built-in defaults (no -c given; an empty -c is refused by the CLI).
 cfg::LoadResult load(const std::string& file, cfg::LoadOptions options = {}) {
     if (file.empty()) return {cfg::default_config(), {}, {}};
     return cfg::load_config_file(file, options);
@@ -43,27 +45,36 @@ std::string join(const std::vector<std::string>& keys) {
 }
 
 // SIGHUP: a valid file replaces what can change while running; an invalid one
-// changes nothing.
-void reload(const std::string& file, cfg::Config& running) {
+// changes nothing. Each reload is numbered, so that its answer is never held
+// back as a repeat of the last one.
+void reload(const std::string& file, cfg::Config& running, unsigned number) {
     auto log = fieldgate::log::get("config");
     if (file.empty()) {
-        log->warn("reload requested, but fieldgate runs on built-in defaults (no -c FILE): nothing to reload");
+        log->warn("reload {}: fieldgate runs on built-in defaults (no -c FILE): nothing to reload", number);
+        return;
+    }
+    // An empty file is most likely one being rewritten in place, not a wish for the defaults.
+    std::error_code ec;
+    if (std::filesystem::file_size(file, ec) == 0 && !ec) {
+        log->error("reload {} refused: {} is empty; the running configuration stays", number, file);
         return;
     }
     const auto next = cfg::load_config_file(file);
     if (!next.ok()) {
-        log->error("reload refused: {} has {} error(s); the running configuration stays", file, next.errors.size());
+        log->error("reload {} refused: {} has {} error(s); the running configuration stays", number, file,
+                   next.errors.size());
         for (const auto& e : next.errors) log->error("{}", e.to_string());
         return;
     }
     const auto plan = cfg::plan_reload(running, next.config);
+    // Told before the new level applies, so that lowering it does not hide the answer.
+    if (plan.applied.empty() && plan.needs_restart.empty()) log->info("reload {}: {} has no changes", number, file);
+    if (!plan.applied.empty()) log->info("reload {}: applied {}", number, join(plan.applied));
+    if (!plan.needs_restart.empty()) {
+        log->warn("reload {}: changed {}; these take effect after a restart", number, join(plan.needs_restart));
+    }
     running.gateway.log_level = next.config.gateway.log_level;
     fieldgate::log::set_level(running.gateway.log_level);
-    if (plan.applied.empty() && plan.needs_restart.empty()) log->info("reloaded {}: no changes", file);
-    if (!plan.applied.empty()) log->info("reloaded {}: applied {}", file, join(plan.applied));
-    if (!plan.needs_restart.empty()) {
-        log->warn("reloaded {}: changed {}; these take effect after a restart", file, join(plan.needs_restart));
-    }
 }
 
 fieldgate::broker::BrokerLimits broker_limits(const cfg::LimitsConfig& limits) {
@@ -103,6 +114,10 @@ std::vector<std::unique_ptr<fieldgate::transport::TcpListener>> bind_listeners(
 }
 
 int run(const std::string& file) {
+    // Signals are caught from here on: a SIGTERM during start-up stops cleanly.
+    boost::asio::io_context io;
+    boost::asio::signal_set signals{io, SIGINT, SIGTERM, SIGHUP};
+
     auto loaded = load(file);
     if (!report_errors(loaded)) return exit_config_error;
     cfg::Config running = std::move(loaded.config);
@@ -125,14 +140,13 @@ int run(const std::string& file) {
     sys.start();
     log->info("running with {} worker(s)", pool.worker_count());
 
-    boost::asio::io_context io;
-    boost::asio::signal_set signals{io, SIGINT, SIGTERM, SIGHUP};
     boost::asio::steady_timer grace{io};
+    unsigned reloads = 0;
     std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec,
                                                                                int signal) {
         if (ec) return;
         if (signal == SIGHUP) {
-            reload(file, running);
+            reload(file, running, ++reloads);
             signals.async_wait(on_signal);
             return;
         }
@@ -159,15 +173,20 @@ int main(int argc, char** argv) {
                  "fieldgate"};
     app.set_version_flag("--version", "fieldgate " FIELDGATE_VERSION);
     std::string file;
-    app.add_option("-c,--config", file, "Configuration file (TOML); built-in defaults without one");
+    const auto nonempty = CLI::Validator(
+        [](const std::string& value) { return value.empty() ? std::string("an empty path") : std::string(); },
+        "FILE", "a non-empty path");
+    app.add_option("-c,--config", file, "Configuration file (TOML); built-in defaults without one")->check(nonempty);
 
     auto* check = app.add_subcommand("check", "Validate a configuration file: print 'ok' and exit 0, or the errors and exit 2");
-    check->add_option("-c,--config", file, "Configuration file (TOML)")->required();
+    check->add_option("-c,--config", file, "Configuration file (TOML)")->required()->check(nonempty);
     bool skip_files = false;
-    check->add_flag("--skip-files", skip_files,
-                    "Do not require the files the configuration names to exist here (checking for another machine)");
+    const char* skip_files_help =
+        "Do not require the files the configuration names to exist here (a configuration for another machine)";
+    check->add_flag("--skip-files", skip_files, skip_files_help);
     auto* print = app.add_subcommand("print-config", "Print the effective configuration, defaults filled in, as TOML");
-    print->add_option("-c,--config", file, "Configuration file (TOML); built-in defaults without one");
+    print->add_option("-c,--config", file, "Configuration file (TOML); built-in defaults without one")->check(nonempty);
+    print->add_flag("--skip-files", skip_files, skip_files_help);
     app.require_subcommand(0, 1);
 
     try {

@@ -23,6 +23,12 @@ std::span<std::uint8_t> StreamParser::prepare(std::size_t min_size) {
     return {buffer_.data() + end_, buffer_.size() - end_};
 }
 
+void StreamParser::release_if_empty() {
+    if (begin_ != end_) return;
+    std::vector<std::uint8_t>().swap(buffer_);
+    begin_ = end_ = 0;
+}
+
 void StreamParser::commit(std::size_t n) { end_ = std::min(end_ + n, buffer_.size()); }
 
 void StreamParser::feed(std::span<const std::uint8_t> bytes) {

@@ -37,6 +37,9 @@ public:
     ProtocolVersion version() const { return version_; }
     void set_version(ProtocolVersion v) { version_ = v; }
     void set_max_packet_size(std::uint32_t limit) { max_packet_size_ = limit; }
+    // Frees the buffer when nothing is buffered, so an idle connection holds
+    // no read buffer; the next prepare() allocates one again.
+    void release_if_empty();
     // Bytes received but not yet returned as packets.
     std::size_t buffered() const { return end_ - begin_; }
     std::span<const std::uint8_t> pending_bytes() const { return {buffer_.data() + begin_, end_ - begin_}; }

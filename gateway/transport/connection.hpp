@@ -46,7 +46,7 @@ public:
 
 private:
     void read();
-    void on_read(const boost::system::error_code& ec, std::size_t n);
+    void on_readable(const boost::system::error_code& ec);
     // Handles the buffered packets until one needs an answer from elsewhere.
     void process();
     void on_decode_error(const mqtt::DecodeError& error);
