@@ -63,11 +63,13 @@ void reload(const std::string& file, cfg::Config& running, unsigned number) {
     if (!next.ok()) {
         log->error("reload {} refused: {} has {} error(s); the running configuration stays", number, file,
                    next.errors.size());
-        for (const auto& e : next.errors) log->error("{}", e.to_string());
+        // Numbered too, so that a second reload of the same broken file shows its errors again.
+        for (const auto& e : next.errors) log->error("reload {}: {}", number, e.to_string());
         return;
     }
     const auto plan = cfg::plan_reload(running, next.config);
-    // Told before the new level applies, so that lowering it does not hide the answer.
+    // Told at the more verbose of the old and the new level, so that neither hides the answer.
+    fieldgate::log::set_level(std::min(running.gateway.log_level, next.config.gateway.log_level));
     if (plan.applied.empty() && plan.needs_restart.empty()) log->info("reload {}: {} has no changes", number, file);
     if (!plan.applied.empty()) log->info("reload {}: applied {}", number, join(plan.applied));
     if (!plan.needs_restart.empty()) {

@@ -260,9 +260,9 @@ std::vector<ErrorCase> missing_key_cases() {
          {"test.toml:1:1: error: serial[1].name: missing required key (expected a string)"}},
         {"AzureTableWithoutHubIsReported",
          "[[bridge]]\nname = \"azure\"\naddresses = [\"mqtts://myhub.azure-devices.net\"]\n"
-         "preset = \"azure-iot-hub\"\n[bridge.azure]\ndevice_id = \"line3-pi\"\n"
+         "protocol = \"mqtt311\"\npreset = \"azure-iot-hub\"\n[bridge.azure]\ndevice_id = \"line3-pi\"\n"
          "device_key_file = \"/etc/fieldgate/azure.key\"\n[[bridge.topic]]\npattern = \"a/#\"\n",
-         {"test.toml:5:1: error: bridge[1].azure.hub: missing required key (expected a string)"}},
+         {"test.toml:6:1: error: bridge[1].azure.hub: missing required key (expected a string)"}},
     };
 }
 
@@ -270,11 +270,23 @@ std::vector<ErrorCase> listener_cases() {
     return {
         {"MqttsListenerWithoutCertAndKeyIsReported",
          "[[listener]]\ntype = \"mqtts\"\n",
-         {"test.toml:1:1: error: listener[1].cert: missing for a mqtts listener (expected a certificate file)",
-          "test.toml:1:1: error: listener[1].key: missing for a mqtts listener (expected a private key file)"}},
+         {"test.toml:1:1: error: listener[1].cert: missing for an mqtts listener (expected a certificate file)",
+          "test.toml:1:1: error: listener[1].key: missing for an mqtts listener (expected a private key file)"}},
         {"CertOnAPlainMqttListenerIsReported",
          "[[listener]]\ntype = \"mqtt\"\ncert = \"/etc/fieldgate/server.crt\"\n",
-         {"test.toml:3:8: error: listener[1].cert: set on a mqtt listener (expected only with mqtts or wss)"}},
+         {"test.toml:3:8: error: listener[1].cert: set on an mqtt listener (expected only with mqtts or wss)"}},
+        {"WssListenerWithoutCertAndKeyIsReported",
+         "[[listener]]\ntype = \"wss\"\n",
+         {"test.toml:1:1: error: listener[1].cert: missing for a wss listener (expected a certificate file)",
+          "test.toml:1:1: error: listener[1].key: missing for a wss listener (expected a private key file)"}},
+        {"KeyAndClientCaOnAWebSocketListenerAreReported",
+         "[[listener]]\ntype = \"ws\"\nkey = \"/etc/fieldgate/server.key\"\nclient_ca = \"/etc/fieldgate/ca.crt\"\n",
+         {"test.toml:3:7: error: listener[1].key: set on a ws listener (expected only with mqtts or wss)",
+          "test.toml:4:13: error: listener[1].client_ca: set on a ws listener (expected only with mqtts or wss)"}},
+        {"RequireClientCertOnAPlainMqttListenerIsReported",
+         "[[listener]]\ntype = \"mqtt\"\nrequire_client_cert = true\n",
+         {"test.toml:3:23: error: listener[1].require_client_cert: set on an mqtt listener (expected only with "
+          "mqtts or wss)"}},
         {"TwoListenersOnOnePortAreReported",
          "[[listener]]\nbind = \"0.0.0.0:1883\"\n[[listener]]\ntype = \"ws\"\nbind = \"127.0.0.1:1883\"\n",
          {"test.toml:5:8: error: listener[2].bind: port 1883 is already used by listener[1] (expected one "
@@ -344,9 +356,22 @@ std::vector<ErrorCase> bridge_cases() {
          head + "addresses = [\"mqtts://abc.iot.eu-west-1.amazonaws.com\"]\npreset = \"aws-iot\"\n" + topic,
          {"test.toml:1:1: error: bridge[1].cert: missing (expected a device certificate for preset \"aws-iot\")"}},
         {"AzurePresetWithoutAzureTableIsReported",
-         head + "addresses = [\"mqtts://myhub.azure-devices.net\"]\npreset = \"azure-iot-hub\"\n" + topic,
+         head + "addresses = [\"mqtts://myhub.azure-devices.net\"]\nprotocol = \"mqtt311\"\n"
+                "preset = \"azure-iot-hub\"\n" + topic,
          {"test.toml:1:1: error: bridge[1].azure: missing (expected a [bridge.azure] table for preset "
           "\"azure-iot-hub\")"}},
+        {"AzurePresetWithTheDefaultProtocolIsReported",
+         head + "addresses = [\"mqtts://myhub.azure-devices.net\"]\npreset = \"azure-iot-hub\"\n"
+                "[bridge.azure]\nhub = \"myhub.azure-devices.net\"\ndevice_id = \"d\"\ndevice_key_file = \"/k\"\n" +
+             topic,
+         {"test.toml:1:1: error: bridge[1].protocol: \"mqtt5\" with preset \"azure-iot-hub\" (expected "
+          "\"mqtt311\")"}},
+        {"AzurePresetWithMqtt5IsReported",
+         head + "addresses = [\"mqtts://myhub.azure-devices.net\"]\nprotocol = \"mqtt5\"\npreset = \"azure-iot-hub\"\n"
+                "[bridge.azure]\nhub = \"myhub.azure-devices.net\"\ndevice_id = \"d\"\ndevice_key_file = \"/k\"\n" +
+             topic,
+         {"test.toml:4:12: error: bridge[1].protocol: \"mqtt5\" with preset \"azure-iot-hub\" (expected "
+          "\"mqtt311\")"}},
         {"AzureTableWithGenericPresetIsReported",
          bridge_head + "[bridge.azure]\nhub = \"myhub.azure-devices.net\"\ndevice_id = \"d\"\n"
                        "device_key_file = \"/k\"\n",
@@ -515,13 +540,13 @@ std::vector<ErrorCase> file_cases() {
         {"MissingBridgeFilesAreReported",
          "[[bridge]]\nname = \"azure\"\naddresses = [\"mqtts://myhub.azure-devices.net\"]\n"
          "password_file = \"$DIR/secret\"\nca = \"$DIR/ca.pem\"\ncert = \"$DIR/dev.crt\"\nkey = \"$DIR/dev.key\"\n"
-         "preset = \"azure-iot-hub\"\n[bridge.azure]\nhub = \"myhub.azure-devices.net\"\ndevice_id = \"d\"\n"
-         "device_key_file = \"$DIR/azure.key\"\n[[bridge.topic]]\npattern = \"a/#\"\n",
+         "protocol = \"mqtt311\"\npreset = \"azure-iot-hub\"\n[bridge.azure]\nhub = \"myhub.azure-devices.net\"\n"
+         "device_id = \"d\"\ndevice_key_file = \"$DIR/azure.key\"\n[[bridge.topic]]\npattern = \"a/#\"\n",
          {"test.toml:4:17: error: bridge[1].password_file: cannot read \"$DIR/secret\"" + enoent + "password file)",
           "test.toml:5:6: error: bridge[1].ca: cannot read \"$DIR/ca.pem\"" + enoent + "CA file)",
           "test.toml:6:8: error: bridge[1].cert: cannot read \"$DIR/dev.crt\"" + enoent + "certificate file)",
           "test.toml:7:7: error: bridge[1].key: cannot read \"$DIR/dev.key\"" + enoent + "private key file)",
-          "test.toml:12:19: error: bridge[1].azure.device_key_file: cannot read \"$DIR/azure.key\"" + enoent +
+          "test.toml:13:19: error: bridge[1].azure.device_key_file: cannot read \"$DIR/azure.key\"" + enoent +
               "device key file)"},
          true},
         {"MissingSerialDeviceIsReported",
@@ -586,8 +611,8 @@ unit_id = 250
         "test.toml:2:11: error: gateway.workers: 1000 is out of range (expected 0 to 256)",
         "test.toml:3:13: error: gateway.log_level: unknown value \"loud\" (expected one of: \"trace\", \"debug\", "
         "\"info\", \"warn\", \"error\", \"critical\", \"off\")",
-        "test.toml:4:1: error: listener[1].cert: missing for a mqtts listener (expected a certificate file)",
-        "test.toml:4:1: error: listener[1].key: missing for a mqtts listener (expected a private key file)",
+        "test.toml:4:1: error: listener[1].cert: missing for an mqtts listener (expected a certificate file)",
+        "test.toml:4:1: error: listener[1].key: missing for an mqtts listener (expected a private key file)",
         "test.toml:7:1: error: limits.maxinflight: unknown key (did you mean 'max_inflight'?)",
         "test.toml:8:19: error: limits.connect_timeout: invalid duration \"10\" (expected " + duration_expectation +
             ")",
@@ -624,6 +649,24 @@ TEST(Config, HttpClashWithADefaultListenerNamesThatListener) {
 TEST(Config, EmptyFileIsValid) {
     const auto result = load_config_text("", "test.toml", {.check_files = true});
     EXPECT_TRUE(result.ok()) << result.errors.front().to_string();
+}
+
+TEST(Config, AzurePresetWithMqtt311IsValid) {
+    const auto result = load_config_text(R"([[bridge]]
+name = "cloud"
+addresses = ["mqtts://myhub.azure-devices.net", "wss://myhub.azure-devices.net/$iothub/websocket"]
+protocol = "mqtt311"
+preset = "azure-iot-hub"
+[bridge.azure]
+hub = "myhub.azure-devices.net"
+device_id = "d"
+device_key_file = "/k"
+[[bridge.topic]]
+pattern = "sensors/#"
+)",
+                                         "test.toml", {.check_files = false});
+    EXPECT_EQ(error_lines(result), std::vector<std::string>{});
+    EXPECT_TRUE(result.ok());
 }
 
 TEST(Config, CheckFilesOffSkipsEveryFileCheck) {

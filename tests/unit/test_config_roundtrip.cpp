@@ -151,6 +151,7 @@ preset = "aws-iot"
 [[bridge]]
 name = "azure"
 addresses = ["mqtts://myhub.azure-devices.net"]
+protocol = "mqtt311"
 preset = "azure-iot-hub"
   [bridge.azure]
   hub = "myhub.azure-devices.net"
@@ -422,6 +423,8 @@ TEST(ConfigRoundTrip, RichConfigLoadsWithEveryValue) {
     EXPECT_EQ(c.bridges[0].queue.max_age, 48h);
     ASSERT_EQ(c.bridges[0].topics.size(), 2u);
     EXPECT_EQ(c.bridges[0].topics[1].remote, "site/line3/{1}/temperature/{2}");
+    EXPECT_EQ(c.bridges[1].preset, BridgePreset::azure_iot_hub);
+    EXPECT_EQ(c.bridges[1].protocol, BridgeProtocol::mqtt311);
     ASSERT_TRUE(c.bridges[1].azure.has_value());
     EXPECT_EQ(c.bridges[1].azure->token_ttl, 2h);
     EXPECT_EQ(c.bridges[1].client_id, "line3-pi");
