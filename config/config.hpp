@@ -55,6 +55,7 @@ enum class Durability { sync, batched, none };
 struct PersistenceConfig {
     Durability durability = Durability::sync;
     Duration commit_interval{20};
+    ByteSize max_size{0};  // the state database's limit; 0 = what the disk holds
 };
 
 struct HttpConfig {

@@ -147,6 +147,7 @@ template <class V>
 void describe(V& v, PersistenceConfig& c) {
     v.field("durability", c.durability);
     v.field("commit_interval", c.commit_interval, {.min = 1, .max = seconds(60)});
+    v.field("max_size", c.max_size);
 }
 
 template <class V>

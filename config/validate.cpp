@@ -72,6 +72,7 @@ std::map<std::uint16_t, std::string> validate_listeners(const std::vector<Listen
         const auto& l = listeners[i];
         const std::string key = numbered("listener", i);
         const auto type = std::string(name_of(l.type));
+        const std::string a_type = (type.starts_with('m') ? "an " : "a ") + type;  // "an mqtts", "a ws"
         if (const auto bind = parse_bind_address(l.bind); !bind) {
             d.error(key + ".bind", "invalid address " + quoted(l.bind) +
                                        " (expected IP:PORT, like \"0.0.0.0:1883\" or \"[::]:1883\")");
@@ -80,19 +81,19 @@ std::map<std::uint16_t, std::string> validate_listeners(const std::vector<Listen
                                        " (expected one listener per port)");
         }
         if (is_tls(l.type)) {
-            if (l.cert.empty()) d.error(key + ".cert", "missing for a " + type + " listener (expected a certificate file)");
-            if (l.key.empty()) d.error(key + ".key", "missing for a " + type + " listener (expected a private key file)");
+            if (l.cert.empty()) d.error(key + ".cert", "missing for " + a_type + " listener (expected a certificate file)");
+            if (l.key.empty()) d.error(key + ".key", "missing for " + a_type + " listener (expected a private key file)");
         } else {
             for (const auto& [name, value] : {std::pair{"cert", &l.cert}, {"key", &l.key}, {"client_ca", &l.client_ca}}) {
                 if (!value->empty()) {
-                    d.error(key + "." + name, "set on a " + type + " listener (expected only with mqtts or wss)");
+                    d.error(key + "." + name, "set on " + a_type + " listener (expected only with mqtts or wss)");
                 }
             }
         }
         if (l.require_client_cert || l.use_cert_cn_as_username) {
             const std::string flag = l.require_client_cert ? ".require_client_cert" : ".use_cert_cn_as_username";
             if (!is_tls(l.type)) {
-                d.error(key + flag, "set on a " + type + " listener (expected only with mqtts or wss)");
+                d.error(key + flag, "set on " + a_type + " listener (expected only with mqtts or wss)");
             } else if (l.client_ca.empty()) {
                 d.error(key + ".client_ca", "missing (expected a CA file when client certificates are required or used)");
             }
@@ -186,6 +187,10 @@ void validate_bridges(const std::vector<BridgeConfig>& bridges, Diagnostics& d) 
         }
         if (b.preset == BridgePreset::azure_iot_hub) {
             if (!b.azure) d.error(key + ".azure", "missing (expected a [bridge.azure] table for preset \"azure-iot-hub\")");
+            if (b.protocol != BridgeProtocol::mqtt311) {
+                // IoT Hub's MQTT endpoint speaks 3.1.1 only.
+                d.error(key + ".protocol", "\"mqtt5\" with preset \"azure-iot-hub\" (expected \"mqtt311\")");
+            }
             if (!all_tls) d.error(key + ".addresses", "not TLS (expected mqtts:// or wss:// for preset \"azure-iot-hub\")");
         } else if (b.azure) {
             d.error(key + ".azure", "set without preset \"azure-iot-hub\" (expected only with that preset)");

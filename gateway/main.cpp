@@ -15,6 +15,8 @@
 #include "config/loader.hpp"
 #include "config/schema.hpp"
 #include "config/reload.hpp"
+#include "gateway/broker/null_store.hpp"
+#include "gateway/broker/sqlite_store.hpp"
 #include "gateway/broker/sys_publisher.hpp"
 #include "gateway/log/log.hpp"
 #include "gateway/transport/tcp_listener.hpp"
@@ -115,6 +117,21 @@ std::vector<std::unique_ptr<fieldgate::transport::TcpListener>> bind_listeners(
     return listeners;
 }
 
+// The state database under state_dir, or nothing stored (durability = none).
+std::unique_ptr<fieldgate::broker::Store> open_store(const cfg::Config& config, fieldgate::transport::WorkerPool& pool) {
+    const auto& p = config.persistence;
+    if (p.durability == cfg::Durability::none) return std::make_unique<fieldgate::broker::NullStore>(pool);
+    std::error_code ec;
+    std::filesystem::create_directories(config.gateway.state_dir, ec);
+    if (ec) throw std::runtime_error("cannot create state_dir " + config.gateway.state_dir + ": " + ec.message());
+    fieldgate::broker::SqliteStore::Options options;
+    options.path = (std::filesystem::path(config.gateway.state_dir) / "fieldgate.db").string();
+    options.wait_for_commit = p.durability == cfg::Durability::sync;
+    options.commit_interval = std::chrono::duration_cast<std::chrono::milliseconds>(p.commit_interval);
+    options.max_size = p.max_size.bytes;
+    return std::make_unique<fieldgate::broker::SqliteStore>(options, pool);
+}
+
 int run(const std::string& file) {
     // Signals are caught from here on: a SIGTERM during start-up stops cleanly.
     boost::asio::io_context io;
@@ -128,7 +145,21 @@ int run(const std::string& file) {
     log->info("fieldgate {} starting{}", FIELDGATE_VERSION, file.empty() ? " on built-in defaults" : " with " + file);
 
     fieldgate::transport::WorkerPool pool{running.gateway.workers};
-    fieldgate::broker::Broker broker{broker_limits(running.limits), pool};
+    std::unique_ptr<fieldgate::broker::Store> store;
+    try {
+        store = open_store(running, pool);
+    } catch (const std::exception& e) {
+        log->critical("{}", e.what());
+        return exit_config_error;
+    }
+    fieldgate::broker::Broker broker{broker_limits(running.limits), pool, *store};
+    if (auto* sqlite = dynamic_cast<fieldgate::broker::SqliteStore*>(store.get())) {
+        auto state = sqlite->load();
+        log->info("state loaded from {}: {} persistent session(s), {} retained message(s)",
+                  running.gateway.state_dir, state.sessions.size(), state.retained.size());
+        broker.restore(std::move(state));
+        sqlite->start();
+    }
     std::vector<std::unique_ptr<fieldgate::transport::TcpListener>> listeners;
     try {
         listeners = bind_listeners(running, pool, broker);
@@ -164,6 +195,7 @@ int run(const std::string& file) {
     signals.async_wait(on_signal);
     io.run();
     pool.stop();
+    store.reset();  // commits what is queued
     log->info("stopped");
     return 0;
 }

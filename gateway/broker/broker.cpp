@@ -31,6 +31,7 @@ struct Broker::Worker {
     // Owner thread only.
     std::unordered_map<SessionId, std::unique_ptr<Session>> sessions;
     std::vector<Subscriber> matches;  // scratch for publish()
+    std::vector<std::pair<std::size_t, Delivery>> routed;  // scratch for publish(): worker, delivery
     std::vector<Delivery> draining;
 
     // In-process clients; registered from any thread, hence the lock.
@@ -44,7 +45,8 @@ struct Broker::Worker {
     bool drain_posted = false;    // guarded by inbox_mutex
 };
 
-Broker::Broker(BrokerLimits limits, Executor& executor) : limits_(limits), executor_(executor) {
+Broker::Broker(BrokerLimits limits, Executor& executor, Store& store)
+    : limits_(limits), executor_(executor), store_(store) {
     for (std::size_t i = 0; i < executor_.worker_count(); ++i) workers_.push_back(std::make_unique<Worker>());
     std::random_device seed;
     assigned_id_prefix_ = "fg-" + std::to_string(seed() % 1'000'000) + "-";
@@ -167,17 +169,28 @@ void Broker::attach_on(std::size_t worker, std::unique_ptr<Session> session, std
     s.attach(request->port, request->connect, session_present, request->assigned ? request->client_id : "");
 }
 
-std::size_t Broker::publish(std::size_t worker, const MessagePtr& message) {
+Broker::PublishResult Broker::publish(std::size_t worker, const MessagePtr& message, std::vector<store::Op> ops,
+                                      Store::Done done) {
     Worker& w = *workers_[worker];
-    if (message->retain) retained_.update(message);  // [MQTT-3.3.1-5]
+    // $SYS figures are made afresh after a restart: never written to disk.
+    const bool durable_topic = !message->topic.starts_with("$SYS/");
+    if (message->retain && retained_.update(message) && durable_topic) {  // [MQTT-3.3.1-5]
+        if (message->payload.empty()) {
+            ops.push_back(store::DeleteRetained{message->topic});
+        } else {
+            ops.push_back(store::PutRetained{message});
+        }
+    }
+
     auto& matches = w.matches;
     matches.clear();
     topics_.match(message->topic, matches);
-    if (matches.empty()) return 0;
     std::sort(matches.begin(), matches.end(),
               [](const Subscriber& a, const Subscriber& b) { return a.session < b.session; });
 
-    std::size_t reached = 0;
+    auto& routed = w.routed;
+    routed.clear();
+    store::PutMessage stored{message, {}};
     for (auto first = matches.begin(); first != matches.end();) {
         const auto last = std::find_if(first, matches.end(), [&](const Subscriber& s) { return s.session != first->session; });
         // One copy per session however many of its subscriptions match, at the
@@ -186,25 +199,42 @@ std::size_t Broker::publish(std::size_t worker, const MessagePtr& message) {
         d.session = first->session;
         d.message = message;
         bool any = false;
+        bool persistent = false;
         for (auto s = first; s != last; ++s) {
             if (s->options.no_local && s->session == message->origin) continue;  // [MQTT-3.8.3-3]
             const auto qos = std::min(message->qos, s->options.qos);
             d.qos = any ? std::max(d.qos, qos) : qos;
             any = true;
+            persistent = persistent || s->persistent;
             if (s->options.retain_as_published) d.retain = message->retain;  // [MQTT-3.3.1-13]
             if (s->subscription_id != 0) d.subscription_ids.push_back(s->subscription_id);
         }
         const std::size_t target = first->worker;
         first = last;
         if (!any) continue;
-        ++reached;
+        // Stored before the publisher is told, for sessions that outlive their connection.
+        if (persistent && d.qos != mqtt::QoS::at_most_once) {
+            stored.targets.push_back({d.session, d.qos, d.retain, d.subscription_ids});
+        }
+        routed.emplace_back(target, std::move(d));
+    }
+    if (!stored.targets.empty()) ops.push_back(std::move(stored));
+
+    PublishResult result{routed.size(), false};
+    if (!ops.empty()) {
+        result.stored = static_cast<bool>(done);
+        store_.submit(std::move(ops), worker, std::move(done));
+    }
+    // Delivered after the store has the message, so that what the sessions
+    // store about it (sent, acknowledged) comes after it.
+    for (auto& [target, d] : routed) {
         if (target == worker) {
             deliver_on(worker, std::move(d));
         } else {
             push_inbox(target, std::move(d));
         }
     }
-    return reached;
+    return result;
 }
 
 void Broker::push_inbox(std::size_t worker, Delivery delivery) {
@@ -261,6 +291,7 @@ void Broker::subscribe(Session& session, std::string_view filter, const mqtt::Su
     s.worker = static_cast<std::uint32_t>(session.worker());
     s.options = options;
     s.subscription_id = subscription_id;
+    s.persistent = session.persistent();
     is_new = topics_.subscribe(filter, s);
 }
 
@@ -273,6 +304,18 @@ void Broker::end_session(Session& session) {
     executor_.post(session.worker(), [this, worker = session.worker(), id = session.id()] {
         workers_[worker]->sessions.erase(id);
     });
+}
+
+void Broker::restore(store::LoadedState state) {
+    registry_.reserve_ids_below(state.next_session);
+    for (const auto& loaded : state.sessions) {
+        const std::size_t worker = std::hash<std::string>{}(loaded.client_id) % workers_.size();
+        registry_.restore(loaded.client_id, loaded.session, worker);
+        auto session = std::make_unique<Session>(*this, loaded.session, loaded.client_id, worker);
+        session->restore(loaded);
+        workers_[worker]->sessions[loaded.session] = std::move(session);
+    }
+    for (const auto& message : state.retained) retained_.update(message);
 }
 
 SessionId Broker::register_local(LocalClient& client, std::size_t worker) {

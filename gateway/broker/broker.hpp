@@ -16,6 +16,7 @@
 #include "gateway/broker/retained_store.hpp"
 #include "gateway/broker/session.hpp"
 #include "gateway/broker/session_registry.hpp"
+#include "gateway/broker/store.hpp"
 #include "gateway/broker/topic_index.hpp"
 #include "gateway/mqtt/packets.hpp"
 
@@ -61,13 +62,15 @@ struct ConnectRequest {
 // owner worker.
 class Broker {
 public:
-    Broker(BrokerLimits limits, Executor& executor);
+    Broker(BrokerLimits limits, Executor& executor, Store& store);
     ~Broker();
     Broker(const Broker&) = delete;
     Broker& operator=(const Broker&) = delete;
 
     const BrokerLimits& limits() const { return limits_; }
     Executor& executor() { return executor_; }
+    Store& store() { return store_; }
+    std::uint64_t new_message_id() { return store_.next_message_id(); }
     TopicIndex& topics() { return topics_; }
     RetainedStore& retained() { return retained_; }
     SessionRegistry& registry() { return registry_; }
@@ -81,8 +84,19 @@ public:
     void connect(std::shared_ptr<ConnectionPort> port, std::size_t worker, std::vector<std::uint8_t> packet);
 
     // Routes a message from `worker` to every matching session and updates the
-    // retained store. Returns the number of sessions it was delivered to.
-    std::size_t publish(std::size_t worker, const MessagePtr& message);
+    // retained store. The changes to store (the message for persistent
+    // sessions, the retained topic) are submitted with `ops`; `done` runs once
+    // they are stored, if there were any (PublishResult::stored).
+    struct PublishResult {
+        std::size_t reached = 0;  // sessions it was delivered to
+        bool stored = false;      // `done` will run
+    };
+    PublishResult publish(std::size_t worker, const MessagePtr& message, std::vector<store::Op> ops = {},
+                          Store::Done done = nullptr);
+
+    // Rebuilds sessions, subscriptions, queued and in-flight messages and
+    // retained messages from the store. Before the workers start.
+    void restore(store::LoadedState state);
 
     // Session bookkeeping for Session (owner worker only).
     void subscribe(Session& session, std::string_view filter, const mqtt::SubscriptionOptions& options,
@@ -94,6 +108,8 @@ public:
     void shutdown();
 
     std::size_t session_count() const { return registry_.size(); }
+    // The session `id` if it lives on `worker` (owner thread only).
+    Session* find_session(std::size_t worker, SessionId id) { return find_local(worker, id); }
 
     // In-process clients (LocalClient registers itself). Thread-safe.
     SessionId register_local(LocalClient& client, std::size_t worker);
@@ -115,6 +131,7 @@ private:
 
     BrokerLimits limits_;
     Executor& executor_;
+    Store& store_;
     TopicIndex topics_;
     RetainedStore retained_;
     SessionRegistry registry_;

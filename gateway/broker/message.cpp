@@ -2,8 +2,10 @@
 
 namespace fieldgate::broker {
 
-MessagePtr make_message(const mqtt::Publish& publish, std::string_view topic, SessionId origin, Clock::time_point now) {
+MessagePtr make_message(const mqtt::Publish& publish, std::string_view topic, SessionId origin, Clock::time_point now,
+                        std::uint64_t id) {
     auto m = std::make_shared<Message>();
+    m->id = id;
     m->topic = std::string(topic);
     m->payload = std::string(publish.payload);
     m->qos = publish.qos;

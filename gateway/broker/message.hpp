@@ -18,6 +18,7 @@ using Clock = std::chrono::steady_clock;
 // publisher sent, immutable once made and shared (shared_ptr<const Message>)
 // by every session it is queued for, so it is stored once.
 struct Message {
+    std::uint64_t id = 0;  // the store's key for it (Store::next_message_id)
     std::string topic;
     std::string payload;
     mqtt::QoS qos = mqtt::QoS::at_most_once;
@@ -51,7 +52,8 @@ struct Delivery {
 };
 
 // Copies a decoded PUBLISH (whose views die with the read buffer).
-MessagePtr make_message(const mqtt::Publish& publish, std::string_view topic, SessionId origin, Clock::time_point now);
+MessagePtr make_message(const mqtt::Publish& publish, std::string_view topic, SessionId origin, Clock::time_point now,
+                        std::uint64_t id);
 
 // A PUBLISH for one subscriber: views into `message`, with the remaining
 // expiry interval [MQTT-3.3.2-6], the subscription identifiers, and DUP/QoS/

@@ -36,6 +36,8 @@ void Session::moved_to(std::size_t worker) {
 void Session::attach(std::shared_ptr<ConnectionPort> port, const mqtt::Connect& connect, bool session_present,
                      std::string_view assigned_client_id) {
     port_ = std::move(port);
+    ++connection_;
+    acks_.clear();  // answers owed to an earlier connection are moot
     version_ = connect.version;
     disconnect_normal_ = false;
     will_timer_.reset();  // a new connection before the will delay cancels the will [MQTT-3.1.3-9]
@@ -54,6 +56,7 @@ void Session::attach(std::shared_ptr<ConnectionPort> port, const mqtt::Connect& 
     } else {
         expiry_interval_ = connect.clean_start ? std::chrono::seconds{0} : never;
     }
+    record_persistence();
 
     will_.reset();
     if (connect.will) {
@@ -64,7 +67,8 @@ void Session::attach(std::shared_ptr<ConnectionPort> port, const mqtt::Connect& 
         p.retain = connect.will->retain;
         p.properties = connect.will->properties;
         const auto delay = connect.will->properties.will_delay_interval.value_or(0);
-        will_ = Will{make_message(p, p.topic, id_, broker_.executor().now()), std::chrono::seconds{delay}};
+        will_ = Will{make_message(p, p.topic, id_, broker_.executor().now(), broker_.new_message_id()),
+                     std::chrono::seconds{delay}};
     }
 
     // Keep alive: enforced at one and a half times the interval [MQTT-3.1.2-22]; an
@@ -90,6 +94,7 @@ void Session::attach(std::shared_ptr<ConnectionPort> port, const mqtt::Connect& 
     // Resume: unacknowledged PUBLISHes again with DUP, PUBRELs again [MQTT-4.4.0-1].
     const auto now = broker_.executor().now();
     for (auto it = inflight_.begin(); it != inflight_.end();) {
+        it->awaiting_store = false;  // stored by now, or the store's answer went to the old connection
         if (it->released) {
             send(mqtt::Pubrel{it->packet_id});
         } else if (it->delivery.message->expired(now) || !send_publish(*it, true)) {
@@ -170,27 +175,46 @@ void Session::on_publish(const mqtt::Publish& publish) {
     }
 
     broker_.stats().messages_received.fetch_add(1, std::memory_order_relaxed);
-    const auto message = make_message(publish, topic, id_, broker_.executor().now());
-    const std::size_t reached = broker_.publish(worker_, message);
-    const auto reason = reached == 0 && mqtt::is_v5(version_) ? ReasonCode::no_matching_subscribers
-                                                               : ReasonCode::success;
-    if (publish.qos == mqtt::QoS::at_least_once) {
-        send(mqtt::Puback{publish.packet_id, reason, {}});
-    } else if (publish.qos == mqtt::QoS::exactly_once) {
-        inbound_qos2_.push_back(publish.packet_id);
-        send(mqtt::Pubrec{publish.packet_id, reason, {}});
+    const auto message = make_message(publish, topic, id_, broker_.executor().now(), broker_.new_message_id());
+    if (publish.qos == mqtt::QoS::at_most_once) {
+        broker_.publish(worker_, message);
+        return;
     }
+    // The acknowledgement goes out once what must be stored is: the message for
+    // persistent subscribers, a retained change, the QoS 2 packet id.
+    std::vector<store::Op> ops;
+    mqtt::Packet ack = mqtt::Puback{publish.packet_id};
+    if (publish.qos == mqtt::QoS::exactly_once) {
+        inbound_qos2_.push_back(publish.packet_id);
+        if (persistent()) ops.push_back(store::PutInboundQos2{id_, publish.packet_id});
+        ack = mqtt::Pubrec{publish.packet_id};
+    }
+    const auto seq = queue_ack(std::move(ack), {});
+    const auto result = broker_.publish(worker_, message, std::move(ops), waits_for_store() ? when_stored(seq) : nullptr);
+    for (auto& a : acks_) {
+        if (a.seq != seq) continue;
+        if (result.reached == 0 && mqtt::is_v5(version_)) {
+            std::visit([](auto& p) {
+                if constexpr (requires { p.reason_code; }) p.reason_code = ReasonCode::no_matching_subscribers;
+            }, a.packet);
+        }
+        a.ready = !result.stored;
+    }
+    flush_acks();
 }
 
 void Session::on_pubrel(const mqtt::Pubrel& pubrel) {
     const auto it = std::find(inbound_qos2_.begin(), inbound_qos2_.end(), pubrel.packet_id);
     mqtt::Pubcomp pubcomp{pubrel.packet_id};
+    std::vector<store::Op> ops;
     if (it != inbound_qos2_.end()) {
         inbound_qos2_.erase(it);
+        // Forgotten on disk before PUBCOMP: the client may reuse the id at once.
+        if (persistent()) ops.push_back(store::DeleteInboundQos2{id_, pubrel.packet_id});
     } else if (mqtt::is_v5(version_)) {
         pubcomp.reason_code = ReasonCode::packet_identifier_not_found;
     }
-    send(pubcomp);
+    acknowledge(pubcomp, std::move(ops), waits_for_store());
 }
 
 void Session::on_subscribe(const mqtt::Subscribe& subscribe) {
@@ -200,12 +224,14 @@ void Session::on_subscribe(const mqtt::Subscribe& subscribe) {
         subscribe.properties.subscription_identifiers.empty() ? 0 : subscribe.properties.subscription_identifiers[0];
     std::vector<Delivery> retained;
     std::vector<MessagePtr> matches;
+    std::vector<store::Op> ops;
     const auto now = broker_.executor().now();
     for (const auto& sub : subscribe.subscriptions) {
         mqtt::SubscriptionOptions options = sub.options;
         bool is_new = false;
         broker_.subscribe(*this, sub.filter, options, subscription_id, is_new);
         subscriptions_[std::string(sub.filter)] = Subscription{options, subscription_id};
+        if (persistent()) ops.push_back(store::PutSubscription{id_, std::string(sub.filter), options, subscription_id});
         suback.reason_codes.push_back(static_cast<ReasonCode>(options.qos));
 
         // Retained messages per Retain Handling; never for shared subscriptions [MQTT 5.0, 4.8.2].
@@ -225,19 +251,21 @@ void Session::on_subscribe(const mqtt::Subscribe& subscribe) {
             retained.push_back(std::move(d));
         }
     }
-    send(suback);
-    for (auto& d : retained) deliver(std::move(d));
+    // Committed before the SUBACK; the retained messages follow it.
+    acknowledge(std::move(suback), std::move(ops), waits_for_store(), std::move(retained));
 }
 
 void Session::on_unsubscribe(const mqtt::Unsubscribe& unsubscribe) {
     mqtt::Unsuback unsuback;
     unsuback.packet_id = unsubscribe.packet_id;
+    std::vector<store::Op> ops;
     for (const auto filter : unsubscribe.filters) {
         const bool existed = broker_.unsubscribe(*this, filter);
         if (const auto it = subscriptions_.find(filter); it != subscriptions_.end()) subscriptions_.erase(it);
+        if (existed && persistent()) ops.push_back(store::DeleteSubscription{id_, std::string(filter)});
         unsuback.reason_codes.push_back(existed ? ReasonCode::success : ReasonCode::no_subscription_existed);
     }
-    send(unsuback);
+    acknowledge(std::move(unsuback), std::move(ops), waits_for_store());
 }
 
 void Session::on_disconnect(const mqtt::Disconnect& d) {
@@ -246,6 +274,7 @@ void Session::on_disconnect(const mqtt::Disconnect& d) {
             return disconnect(ReasonCode::protocol_error, "session expiry set on DISCONNECT after 0 at CONNECT");  // [MQTT-3.14.2-2]
         }
         expiry_interval_ = std::chrono::seconds{*expiry};
+        record_persistence();
     }
     // 0x04 asks for the will to be published after all [MQTT 5.0, 3.14.2.1].
     disconnect_normal_ = d.reason_code != ReasonCode::disconnect_with_will;
@@ -273,13 +302,15 @@ void Session::close_for_shutdown() {
 void Session::connection_lost() {
     if (!port_) return;
     detach();
+    acks_.clear();
+    if (persistent()) store_async(store::SessionDisconnected{id_, std::chrono::system_clock::now()});
     if (disconnect_normal_) {
         will_.reset();  // [MQTT-3.1.2-10]
     } else {
         schedule_will();
     }
     if (persistent()) {
-        start_expiry();
+        start_expiry(expiry_interval_);
     } else {
         broker_.end_session(*this);
     }
@@ -305,9 +336,9 @@ void Session::publish_will() {
     broker_.publish(worker_, message);
 }
 
-void Session::start_expiry() {
+void Session::start_expiry(std::chrono::seconds after) {
     if (expiry_interval_ >= never) return;
-    expiry_timer_ = broker_.executor().run_after(worker_, expiry_interval_, [this] { broker_.end_session(*this); });
+    expiry_timer_ = broker_.executor().run_after(worker_, after, [this] { broker_.end_session(*this); });
 }
 
 void Session::end() {
@@ -318,6 +349,132 @@ void Session::end() {
     subscriptions_.clear();
     queue_.clear();
     inflight_.clear();
+    if (stored_) store_async(store::DeleteSession{id_});
+    stored_ = false;
+}
+
+void Session::record_persistence() {
+    if (persistent()) {
+        const auto seconds = std::min<std::chrono::seconds::rep>(expiry_interval_.count(), 0xFFFFFFFF);
+        store_async(store::PutSession{id_, client_id_, static_cast<std::uint32_t>(seconds)});
+        if (!stored_) {
+            for (const auto& [filter, sub] : subscriptions_) {
+                store_async(store::PutSubscription{id_, filter, sub.options, sub.subscription_id});
+            }
+        }
+        stored_ = true;
+    } else if (stored_) {
+        store_async(store::DeleteSession{id_});
+        stored_ = false;
+    }
+    if (indexed_persistent_ != persistent()) {
+        // Routing decides from the index whether a message must be stored for this session.
+        indexed_persistent_ = persistent();
+        for (const auto& [filter, sub] : subscriptions_) {
+            bool is_new = false;
+            broker_.subscribe(*this, filter, sub.options, sub.subscription_id, is_new);
+        }
+    }
+}
+
+void Session::restore(const store::LoadedSession& loaded) {
+    expiry_interval_ = std::chrono::seconds{loaded.expiry_interval};
+    stored_ = true;
+    indexed_persistent_ = persistent();
+    for (const auto& sub : loaded.subscriptions) {
+        subscriptions_[sub.filter] = Subscription{sub.options, sub.subscription_id};
+        bool is_new = false;
+        broker_.subscribe(*this, sub.filter, sub.options, sub.subscription_id, is_new);
+    }
+    for (const auto& m : loaded.messages) {
+        Delivery d{id_, m.message, m.qos, m.retain, m.subscription_ids};
+        if (m.packet_id == 0) {
+            queue_.push_back(std::move(d));
+        } else {
+            inflight_.push_back(Inflight{std::move(d), m.packet_id, m.released});
+            last_packet_id_ = std::max(last_packet_id_, m.packet_id);
+        }
+    }
+    inbound_qos2_ = loaded.inbound_qos2;
+    // The expiry counts from when the client left; a crash hid that, so from now.
+    auto left = expiry_interval_;
+    if (loaded.disconnected_at) {
+        const auto away = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now() -
+                                                                          *loaded.disconnected_at);
+        left = std::max(std::chrono::seconds{0}, expiry_interval_ - away);
+    }
+    start_expiry(left);
+}
+
+bool Session::waits_for_store() const { return broker_.store().acknowledgements_wait(); }
+
+void Session::store_async(store::Op op) {
+    std::vector<store::Op> ops;
+    ops.push_back(std::move(op));
+    broker_.store().submit(std::move(ops), worker_, nullptr);
+}
+
+std::uint64_t Session::queue_ack(mqtt::Packet packet, std::vector<Delivery> after) {
+    const std::uint64_t seq = next_ack_++;
+    acks_.push_back(PendingAck{seq, std::move(packet), false, false, std::move(after)});
+    return seq;
+}
+
+void Session::acknowledge(mqtt::Packet packet, std::vector<store::Op> ops, bool wait, std::vector<Delivery> after) {
+    const auto seq = queue_ack(std::move(packet), std::move(after));
+    if (ops.empty() || !wait) {
+        if (!ops.empty()) broker_.store().submit(std::move(ops), worker_, nullptr);
+        acks_.back().ready = true;
+    } else {
+        broker_.store().submit(std::move(ops), worker_, when_stored(seq));
+    }
+    flush_acks();
+}
+
+Store::Done Session::when_stored(std::uint64_t ack) {
+    // By id, not by pointer: the session may be gone or elsewhere when the store answers.
+    return [&broker = broker_, worker = worker_, id = id_, connection = connection_, ack](bool ok) {
+        if (Session* s = broker.find_session(worker, id)) s->stored(connection, ack, ok);
+    };
+}
+
+void Session::stored(std::uint64_t connection, std::uint64_t ack, bool ok) {
+    if (connection != connection_) return;
+    for (auto& a : acks_) {
+        if (a.seq != ack) continue;
+        a.ready = true;
+        a.failed = !ok;
+    }
+    flush_acks();
+}
+
+// Sends the acknowledgements whose turn has come: in the order their packets
+// arrived [MQTT-4.6.0-2], each once what it confirms is stored.
+void Session::flush_acks() {
+    while (port_ && !acks_.empty() && acks_.front().ready) {
+        PendingAck a = std::move(acks_.front());
+        acks_.pop_front();
+        if (a.failed) {
+            // Not stored (a full disk): MQTT 5 says so with Quota exceeded; 3.1.1
+            // cannot, so the connection ends before anything is acknowledged.
+            if (!mqtt::is_v5(version_)) return disconnect(ReasonCode::unspecified_error);
+            std::visit(
+                [this](auto& p) {
+                    using P = std::decay_t<decltype(p)>;
+                    if constexpr (std::is_same_v<P, mqtt::Puback> || std::is_same_v<P, mqtt::Pubrec>) {
+                        p.reason_code = ReasonCode::quota_exceeded;
+                        if constexpr (std::is_same_v<P, mqtt::Pubrec>) std::erase(inbound_qos2_, p.packet_id);
+                    } else if constexpr (std::is_same_v<P, mqtt::Suback>) {
+                        for (auto& rc : p.reason_codes) rc = ReasonCode::quota_exceeded;
+                    } else if constexpr (std::is_same_v<P, mqtt::Unsuback>) {
+                        for (auto& rc : p.reason_codes) rc = ReasonCode::unspecified_error;
+                    }
+                },
+                a.packet);
+        }
+        send(a.packet);
+        for (auto& d : a.after) deliver(std::move(d));
+    }
 }
 
 void Session::send(const mqtt::Packet& packet) {

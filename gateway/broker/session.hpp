@@ -13,6 +13,7 @@
 #include "gateway/broker/connection_port.hpp"
 #include "gateway/broker/executor.hpp"
 #include "gateway/broker/message.hpp"
+#include "gateway/broker/store.hpp"
 #include "gateway/mqtt/packets.hpp"
 
 namespace fieldgate::broker {
@@ -70,6 +71,14 @@ public:
     // Removes the session's subscriptions and gives up its will (session end).
     void end();
 
+    // State found in the store at start-up; the session is offline until its client returns.
+    void restore(const store::LoadedSession& loaded);
+
+    // The store finished what an acknowledgement or a PUBLISH waited for
+    // (`connection` tells which connection asked; a later one ignores it).
+    void stored(std::uint64_t connection, std::uint64_t ack, bool ok);
+    void publish_stored(std::uint64_t connection, std::uint16_t packet_id);
+
     std::size_t subscription_count() const { return subscriptions_.size(); }
     std::size_t queued() const { return queue_.size(); }
     std::size_t inflight() const { return inflight_.size(); }
@@ -83,6 +92,17 @@ private:
         Delivery delivery;
         std::uint16_t packet_id = 0;
         bool released = false;  // QoS 2: PUBREC received, PUBREL sent, awaiting PUBCOMP
+        // QoS 2 under sync durability: sent once its packet id is stored, so a
+        // restart resends it with the same id and it is received once.
+        bool awaiting_store = false;
+    };
+    // An acknowledgement waiting for the store; sent in the order the packets came.
+    struct PendingAck {
+        std::uint64_t seq = 0;
+        mqtt::Packet packet;
+        bool ready = false;
+        bool failed = false;
+        std::vector<Delivery> after;  // retained messages that follow a SUBACK
     };
     struct Will {
         MessagePtr message;
@@ -108,9 +128,20 @@ private:
     void detach();
     void schedule_will();
     void publish_will();
-    void start_expiry();
+    void start_expiry(std::chrono::seconds after);
     std::uint16_t window() const;
-    bool reason_strings_allowed() const;
+
+    // Acknowledgements: `wait` means it goes out once `ops` are stored.
+    void acknowledge(mqtt::Packet packet, std::vector<store::Op> ops, bool wait, std::vector<Delivery> after = {});
+    std::uint64_t queue_ack(mqtt::Packet packet, std::vector<Delivery> after);
+    Store::Done when_stored(std::uint64_t ack);
+    void flush_acks();
+    void store_async(store::Op op);
+    // Brings the store and the topic index in line with persistent().
+    void record_persistence();
+    bool waits_for_store() const;
+    void message_done(const Delivery& d);
+    void start_inflight(Delivery d);
 
     Broker& broker_;
     SessionId id_;
@@ -130,6 +161,12 @@ private:
 
     std::vector<std::string> inbound_aliases_;  // index = alias - 1
     std::unordered_map<std::string, std::uint16_t> outbound_aliases_;
+
+    std::deque<PendingAck> acks_;
+    std::uint64_t next_ack_ = 0;
+    std::uint64_t connection_ = 0;  // counts attaches; stale store answers are ignored
+    bool stored_ = false;           // the store has this session
+    bool indexed_persistent_ = false;  // what the topic index believes of persistent()
 
     std::optional<Will> will_;
     std::unique_ptr<Executor::Timer> will_timer_;

@@ -28,12 +28,12 @@ void Session::deliver(Delivery delivery) {
         return;
     }
     if (port_ && queue_.empty() && inflight_.size() < window()) {
-        inflight_.push_back(Inflight{std::move(delivery), next_packet_id()});
-        if (!send_publish(inflight_.back(), false)) inflight_.pop_back();
+        start_inflight(std::move(delivery));
         return;
     }
     if (queue_.size() >= broker_.limits().max_queued_messages) {
         stats.messages_dropped.fetch_add(1, std::memory_order_relaxed);
+        message_done(delivery);
         return;
     }
     queue_.push_back(std::move(delivery));
@@ -44,10 +44,52 @@ void Session::pump() {
     while (port_ && !queue_.empty() && inflight_.size() < window()) {
         Delivery d = std::move(queue_.front());
         queue_.pop_front();
-        if (d.message->expired(now)) continue;  // [MQTT-3.3.2-5]
-        inflight_.push_back(Inflight{std::move(d), next_packet_id()});
-        if (!send_publish(inflight_.back(), false)) inflight_.pop_back();
+        if (d.message->expired(now)) {  // [MQTT-3.3.2-5]
+            message_done(d);
+            continue;
+        }
+        start_inflight(std::move(d));
     }
+}
+
+void Session::start_inflight(Delivery d) {
+    inflight_.push_back(Inflight{std::move(d), next_packet_id()});
+    Inflight& e = inflight_.back();
+    if (persistent()) {
+        std::vector<store::Op> ops;
+        ops.push_back(store::MessageSent{id_, e.delivery.message->id, e.packet_id, false});
+        if (e.delivery.qos == mqtt::QoS::exactly_once && waits_for_store()) {
+            e.awaiting_store = true;
+            broker_.store().submit(std::move(ops), worker_,
+                                   [&broker = broker_, worker = worker_, id = id_, connection = connection_,
+                                    packet_id = e.packet_id](bool) {
+                                       if (Session* s = broker.find_session(worker, id)) s->publish_stored(connection, packet_id);
+                                   });
+            return;
+        }
+        broker_.store().submit(std::move(ops), worker_, nullptr);
+    }
+    if (!send_publish(e, false)) {
+        message_done(e.delivery);
+        inflight_.pop_back();
+    }
+}
+
+void Session::publish_stored(std::uint64_t connection, std::uint16_t packet_id) {
+    if (connection != connection_ || !port_) return;
+    const auto it = std::find_if(inflight_.begin(), inflight_.end(),
+                                 [&](const Inflight& i) { return i.packet_id == packet_id && i.awaiting_store; });
+    if (it == inflight_.end()) return;
+    it->awaiting_store = false;
+    if (!send_publish(*it, false)) {
+        message_done(it->delivery);
+        inflight_.erase(it);
+        pump();
+    }
+}
+
+void Session::message_done(const Delivery& d) {
+    if (persistent() && d.qos != mqtt::QoS::at_most_once) store_async(store::MessageDone{id_, d.message->id});
 }
 
 std::uint16_t Session::next_packet_id() {
@@ -109,6 +151,7 @@ void Session::on_puback(std::uint16_t packet_id) {
         return i.packet_id == packet_id && i.delivery.qos == mqtt::QoS::at_least_once;
     });
     if (it == inflight_.end()) return;  // not ours (or a late duplicate): nothing to do
+    message_done(it->delivery);
     inflight_.erase(it);
     pump();
 }
@@ -125,11 +168,13 @@ void Session::on_pubrec(const mqtt::Pubrec& pubrec) {
     }
     if (mqtt::is_error(pubrec.reason_code)) {
         // The receiver refused it: the exchange ends here [MQTT 5.0, 4.3.3].
+        message_done(it->delivery);
         inflight_.erase(it);
         pump();
         return;
     }
     it->released = true;
+    if (persistent()) store_async(store::MessageSent{id_, it->delivery.message->id, pubrec.packet_id, true});
     send(mqtt::Pubrel{pubrec.packet_id});
 }
 
@@ -137,6 +182,7 @@ void Session::on_pubcomp(std::uint16_t packet_id) {
     const auto it = std::find_if(inflight_.begin(), inflight_.end(),
                                  [&](const Inflight& i) { return i.packet_id == packet_id && i.released; });
     if (it == inflight_.end()) return;
+    message_done(it->delivery);
     inflight_.erase(it);
     pump();
 }

@@ -1,5 +1,7 @@
 #include "gateway/broker/session_registry.hpp"
 
+#include <algorithm>
+
 namespace fieldgate::broker {
 
 SessionRegistry::Claim SessionRegistry::find_or_create(std::string_view client_id, std::size_t worker) {
@@ -41,6 +43,18 @@ void SessionRegistry::erase(std::string_view client_id, SessionId id) {
         entries_.erase(it);
         owners_.erase(id);
     }
+}
+
+void SessionRegistry::restore(std::string_view client_id, SessionId id, std::size_t owner) {
+    const std::lock_guard lock{mutex_};
+    entries_[std::string(client_id)] = Entry{id, owner};
+    owners_[id] = owner;
+    next_id_ = std::max(next_id_, id + 1);
+}
+
+void SessionRegistry::reserve_ids_below(SessionId next) {
+    const std::lock_guard lock{mutex_};
+    next_id_ = std::max(next_id_, next);
 }
 
 SessionId SessionRegistry::allocate_id() {

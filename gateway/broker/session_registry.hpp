@@ -40,6 +40,9 @@ public:
     std::size_t size() const;
     // An id for a session that has no client identifier (in-process clients).
     SessionId allocate_id();
+    // A session found in the store at start-up, and the ids it already used.
+    void restore(std::string_view client_id, SessionId id, std::size_t owner);
+    void reserve_ids_below(SessionId next);
 
 private:
     struct Hash {

@@ -21,6 +21,7 @@ struct Subscriber {
     std::uint32_t worker = 0;  // the worker that owns the session (SessionRegistry)
     mqtt::SubscriptionOptions options;
     std::uint32_t subscription_id = 0;  // MQTT 5; 0 = none
+    bool persistent = false;  // the session outlives its connections: its QoS 1/2 messages are stored
     bool operator==(const Subscriber&) const = default;
 };
 

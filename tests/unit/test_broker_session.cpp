@@ -4,6 +4,7 @@
 
 #include "broker_fakes.hpp"
 #include "gateway/broker/local_client.hpp"
+#include "gateway/broker/null_store.hpp"
 #include "gateway/broker/session.hpp"
 
 using namespace fieldgate::broker;
@@ -15,7 +16,7 @@ namespace {
 
 class BrokerTest : public ::testing::Test {
 protected:
-    explicit BrokerTest(std::size_t workers = 1) : executor(workers), broker(limits(), executor) {}
+    explicit BrokerTest(std::size_t workers = 1) : executor(workers), store(executor), broker(limits(), executor, store) {}
 
     static BrokerLimits limits() {
         BrokerLimits l;
@@ -88,6 +89,7 @@ protected:
     }
 
     FakeExecutor executor;
+    NullStore store;
     Broker broker;
 };
 

@@ -1,0 +1,85 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gateway/broker/executor.hpp"
+#include "gateway/broker/store.hpp"
+
+namespace fieldgate::broker {
+
+namespace sqlite {
+class Database;
+}
+
+// The durable store: one SQLite database in WAL mode, written by one
+// persistence thread that commits whatever has queued up in one transaction
+// (group commit), so many messages share one fsync.
+//
+// Thread-safe: submit() from any worker; the database is touched only by the
+// persistence thread (and by the constructor and load(), before start()).
+class SqliteStore final : public Store {
+public:
+    struct Options {
+        std::string path;                            // the database file
+        bool wait_for_commit = true;                 // durability = sync; false = batched
+        std::chrono::milliseconds commit_interval{20};  // batched: how often to commit
+        std::uint64_t max_size = 0;                  // bytes; 0 = as much as the disk takes
+    };
+
+    // Opens the database. One that cannot be opened or fails its integrity
+    // check is moved aside (renamed, never deleted) and a new one started;
+    // recovered_from() then names where the old one went.
+    SqliteStore(Options options, Executor& executor);
+    ~SqliteStore() override;
+
+    // Everything stored, with sessions whose expiry passed while the gateway
+    // was down left out. Call once, before start().
+    store::LoadedState load();
+    void start();
+    // Commits what is queued and stops the thread.
+    void stop();
+
+    bool acknowledgements_wait() const override { return options_.wait_for_commit; }
+    void submit(std::vector<store::Op> ops, std::size_t worker, Done done) override;
+    std::uint64_t next_message_id() override { return next_message_.fetch_add(1, std::memory_order_relaxed); }
+
+    const std::string& recovered_from() const { return recovered_from_; }
+    // True after a commit failed for lack of space, until one succeeds.
+    bool full() const { return full_.load(std::memory_order_relaxed); }
+
+private:
+    struct Batch {
+        std::vector<store::Op> ops;
+        std::size_t worker;
+        Done done;
+    };
+    struct Statements;
+
+    void open();
+    void run();
+    bool commit(std::vector<Batch>& batches);
+    void apply(const store::Op& op);
+
+    Options options_;
+    Executor& executor_;
+    std::unique_ptr<sqlite::Database> db_;
+    std::unique_ptr<Statements> statements_;
+    std::string recovered_from_;
+    std::atomic<std::uint64_t> next_message_{1};
+    std::atomic<bool> full_{false};
+
+    std::mutex mutex_;  // guards pending_ and stopping_
+    std::condition_variable wake_;
+    std::vector<Batch> pending_;
+    bool stopping_ = false;
+    std::thread thread_;
+};
+
+}  // namespace fieldgate::broker
