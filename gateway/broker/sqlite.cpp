@@ -19,6 +19,8 @@ Database::Database(const std::string& path) {
 
 Database::~Database() { sqlite3_close_v2(db_); }
 
+bool Database::in_transaction() { return sqlite3_get_autocommit(db_) == 0; }
+
 void Database::fail(int code, std::string_view context) {
     throw Error(code, std::string(context) + ": " + sqlite3_errmsg(db_));
 }

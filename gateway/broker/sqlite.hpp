@@ -63,6 +63,8 @@ public:
     // The first column of the first row of a query, as text.
     std::string query_text(std::string_view sql);
     sqlite3* handle() { return db_; }
+    // False once SQLite has rolled a failed transaction back by itself (SQLITE_FULL does).
+    bool in_transaction();
     [[noreturn]] void fail(int code, std::string_view context);
 
 private:

@@ -316,7 +316,7 @@ bool SqliteStore::commit(std::vector<Batch>& batches) {
             }
             db_->exec("COMMIT");
         } catch (...) {
-            db_->exec("ROLLBACK");
+            if (db_->in_transaction()) db_->exec("ROLLBACK");
             throw;
         }
         if (full_.exchange(false)) log::get("persistence")->warn("storing works again");
