@@ -38,10 +38,10 @@ Connection<Stream>::Connection(Stream stream, broker::Broker& broker, std::size_
     broker_.stats().connections_open.fetch_add(1, std::memory_order_relaxed);
 }
 
+// Touches nothing outside itself: it may run while the worker pool is torn
+// down, after the broker is gone.
 template <class Stream>
-Connection<Stream>::~Connection() {
-    broker_.stats().connections_open.fetch_sub(1, std::memory_order_relaxed);
-}
+Connection<Stream>::~Connection() = default;
 
 template <class Stream>
 void Connection<Stream>::start() {
@@ -240,6 +240,7 @@ template <class Stream>
 void Connection<Stream>::shut() {
     if (closed_) return;
     closed_ = true;
+    broker_.stats().connections_open.fetch_sub(1, std::memory_order_relaxed);
     connect_timer_.cancel();
     receive_timer_.cancel();
     boost::system::error_code ignored;
