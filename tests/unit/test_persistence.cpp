@@ -233,7 +233,9 @@ public:
     void release_all(bool ok) {
         auto pending = std::move(held);
         held.clear();
-        for (auto& [worker, done] : pending) executor_.post(worker, [done, ok] { done(ok); });
+        for (auto& entry : pending) {  // not a structured binding: clang 14 cannot capture those
+            executor_.post(entry.first, [done = entry.second, ok] { done(ok); });
+        }
     }
 
     std::vector<store::Op> submitted;
