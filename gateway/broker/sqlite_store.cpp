@@ -335,6 +335,19 @@ bool SqliteStore::commit(std::vector<Batch>& batches) {
     }
 }
 
+// The message row, once however many sessions and retained topics refer to it.
+std::int64_t SqliteStore::put_message(Statements& s, const Message& message) {
+    const auto id = static_cast<std::int64_t>(message.id);
+    s.put_message.bind(1, id).bind_blob(2, encode_message(message));
+    if (const auto expiry = expiry_on_disk(message)) {
+        s.put_message.bind(3, *expiry);
+    } else {
+        s.put_message.bind_null(3);
+    }
+    s.put_message.run();
+    return id;
+}
+
 void SqliteStore::apply(const store::Op& op) {
     auto& s = *statements_;
     std::visit(
@@ -360,14 +373,7 @@ void SqliteStore::apply(const store::Op& op) {
             } else if constexpr (std::is_same_v<O, store::DeleteSubscription>) {
                 s.delete_subscription.bind(1, sid(o.session)).bind(2, o.filter).run();
             } else if constexpr (std::is_same_v<O, store::PutMessage>) {
-                const auto id = static_cast<std::int64_t>(o.message->id);
-                s.put_message.bind(1, id).bind_blob(2, encode_message(*o.message));
-                if (const auto expiry = expiry_on_disk(*o.message)) {
-                    s.put_message.bind(3, *expiry);
-                } else {
-                    s.put_message.bind_null(3);
-                }
-                s.put_message.run();
+                const auto id = put_message(s, *o.message);
                 for (const auto& t : o.targets) {
                     s.put_session_message.bind(1, sid(t.session))
                         .bind(2, id)
@@ -401,15 +407,7 @@ void SqliteStore::apply(const store::Op& op) {
                 if (s.retained_of.step()) previous = s.retained_of.integer(0);
                 s.retained_of.reset();
                 if constexpr (std::is_same_v<O, store::PutRetained>) {
-                    const auto id = static_cast<std::int64_t>(o.message->id);
-                    s.put_message.bind(1, id).bind_blob(2, encode_message(*o.message));
-                    if (const auto expiry = expiry_on_disk(*o.message)) {
-                        s.put_message.bind(3, *expiry);
-                    } else {
-                        s.put_message.bind_null(3);
-                    }
-                    s.put_message.run();
-                    s.put_retained.bind(1, topic).bind(2, id).run();
+                    s.put_retained.bind(1, topic).bind(2, put_message(s, *o.message)).run();
                 } else {
                     s.delete_retained.bind(1, topic).run();
                 }

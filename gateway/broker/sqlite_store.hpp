@@ -66,6 +66,7 @@ private:
     void run();
     bool commit(std::vector<Batch>& batches);
     void apply(const store::Op& op);
+    static std::int64_t put_message(Statements& s, const Message& message);
 
     Options options_;
     Executor& executor_;
