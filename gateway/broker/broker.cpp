@@ -172,16 +172,6 @@ void Broker::attach_on(std::size_t worker, std::unique_ptr<Session> session, std
 Broker::PublishResult Broker::publish(std::size_t worker, const MessagePtr& message, std::vector<store::Op> ops,
                                       Store::Done done) {
     Worker& w = *workers_[worker];
-    // $SYS figures are made afresh after a restart: never written to disk.
-    const bool durable_topic = !message->topic.starts_with("$SYS/");
-    if (message->retain && retained_.update(message) && durable_topic) {  // [MQTT-3.3.1-5]
-        if (message->payload.empty()) {
-            ops.push_back(store::DeleteRetained{message->topic});
-        } else {
-            ops.push_back(store::PutRetained{message});
-        }
-    }
-
     auto& matches = w.matches;
     matches.clear();
     topics_.match(message->topic, matches);
@@ -218,9 +208,34 @@ Broker::PublishResult Broker::publish(std::size_t worker, const MessagePtr& mess
         }
         routed.emplace_back(target, std::move(d));
     }
-    if (!stored.targets.empty()) ops.push_back(std::move(stored));
+    // $SYS figures are made afresh after a restart: never written to disk.
+    const bool durable_retain = message->retain && !message->topic.starts_with("$SYS/");
+    const bool needs_store = durable_retain || !stored.targets.empty() || !ops.empty();
+    if (done && needs_store && store_.full()) return {0, false, true};  // refused before anyone sees it
 
-    PublishResult result{routed.size(), false};
+    if (message->retain && retained_.update(message) && durable_retain) {  // [MQTT-3.3.1-5]
+        if (message->payload.empty()) {
+            ops.push_back(store::DeleteRetained{message->topic});
+        } else {
+            ops.push_back(store::PutRetained{message});
+        }
+    }
+    if (!stored.targets.empty()) {
+        if (done) {
+            // A message the publisher is told was refused must not reach an absent session later.
+            std::vector<std::pair<std::size_t, SessionId>> queued_for;
+            for (const auto& [target, d] : routed) queued_for.emplace_back(target, d.session);
+            done = [this, id = message->id, queued_for = std::move(queued_for), inner = std::move(done)](bool ok) {
+                if (!ok) {
+                    for (const auto& [target, session] : queued_for) retract(target, session, id);
+                }
+                inner(ok);
+            };
+        }
+        ops.push_back(std::move(stored));
+    }
+
+    PublishResult result{routed.size(), false, false};
     if (!ops.empty()) {
         result.stored = static_cast<bool>(done);
         store_.submit(std::move(ops), worker, std::move(done));
@@ -247,6 +262,12 @@ void Broker::push_inbox(std::size_t worker, Delivery delivery) {
         w.drain_posted = true;
     }
     if (post) executor_.post(worker, [this, worker] { drain_inbox(worker); });
+}
+
+void Broker::retract(std::size_t worker, SessionId session, std::uint64_t message) {
+    executor_.post(worker, [this, worker, session, message] {
+        if (Session* s = find_local(worker, session)) s->retract(message);
+    });
 }
 
 void Broker::drain_inbox(std::size_t worker) {

@@ -90,6 +90,7 @@ public:
     struct PublishResult {
         std::size_t reached = 0;  // sessions it was delivered to
         bool stored = false;      // `done` will run
+        bool refused = false;     // not routed: it had to be stored and the store is full
     };
     PublishResult publish(std::size_t worker, const MessagePtr& message, std::vector<store::Op> ops = {},
                           Store::Done done = nullptr);
@@ -123,6 +124,8 @@ private:
     void attach_later(std::unique_ptr<Session> session, std::shared_ptr<ConnectRequest> request,
                       bool session_present);
     void push_inbox(std::size_t worker, Delivery delivery);
+    // Takes back queued copies of a message whose storing failed.
+    void retract(std::size_t worker, SessionId session, std::uint64_t message);
     void attach_on(std::size_t worker, std::unique_ptr<Session> session, std::shared_ptr<ConnectRequest> request,
                    bool session_present);
     void deliver_on(std::size_t worker, Delivery delivery);

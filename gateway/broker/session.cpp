@@ -95,6 +95,7 @@ void Session::attach(std::shared_ptr<ConnectionPort> port, const mqtt::Connect& 
     const auto now = broker_.executor().now();
     for (auto it = inflight_.begin(); it != inflight_.end();) {
         it->awaiting_store = false;  // stored by now, or the store's answer went to the old connection
+        it->stored = false;
         if (it->released) {
             send(mqtt::Pubrel{it->packet_id});
         } else if (it->delivery.message->expired(now) || !send_publish(*it, true)) {
@@ -199,6 +200,7 @@ void Session::on_publish(const mqtt::Publish& publish) {
             }, a.packet);
         }
         a.ready = !result.stored;
+        a.failed = result.refused;
     }
     flush_acks();
 }

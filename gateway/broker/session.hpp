@@ -78,6 +78,8 @@ public:
     // (`connection` tells which connection asked; a later one ignores it).
     void stored(std::uint64_t connection, std::uint64_t ack, bool ok);
     void publish_stored(std::uint64_t connection, std::uint16_t packet_id);
+    // Drops a queued message that could not be stored (its publisher was refused).
+    void retract(std::uint64_t message);
 
     std::size_t subscription_count() const { return subscriptions_.size(); }
     std::size_t queued() const { return queue_.size(); }
@@ -95,6 +97,7 @@ private:
         // QoS 2 under sync durability: sent once its packet id is stored, so a
         // restart resends it with the same id and it is received once.
         bool awaiting_store = false;
+        bool stored = false;  // its store answer came, but an earlier one is still waiting
     };
     // An acknowledgement waiting for the store; sent in the order the packets came.
     struct PendingAck {
@@ -142,6 +145,9 @@ private:
     bool waits_for_store() const;
     void message_done(const Delivery& d);
     void start_inflight(Delivery d);
+    bool holding() const;
+    bool may_send_now(const Delivery& d) const;
+    bool needs_stored_packet_id(const Delivery& d) const;
 
     Broker& broker_;
     SessionId id_;

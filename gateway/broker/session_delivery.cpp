@@ -15,6 +15,25 @@ std::uint16_t Session::window() const {
     return std::min(client_.receive_maximum, broker_.limits().receive_maximum);
 }
 
+// True while a QoS 2 PUBLISH waits for its packet id to be stored: whatever
+// comes after it waits too, so the client gets messages in the order published.
+bool Session::holding() const {
+    return std::any_of(inflight_.begin(), inflight_.end(), [](const Inflight& i) { return i.awaiting_store; });
+}
+
+// Whether `d` may go out now rather than wait in the queue. QoS 2 under sync
+// durability may join the waiting QoS 2 messages (their commits are grouped).
+bool Session::may_send_now(const Delivery& d) const {
+    if (!port_ || !queue_.empty()) return false;
+    if (d.qos == mqtt::QoS::at_most_once) return !holding();
+    if (inflight_.size() >= window()) return false;
+    return !holding() || needs_stored_packet_id(d);
+}
+
+bool Session::needs_stored_packet_id(const Delivery& d) const {
+    return d.qos == mqtt::QoS::exactly_once && persistent() && waits_for_store();
+}
+
 void Session::deliver(Delivery delivery) {
     if (delivery.message->expired(broker_.executor().now())) return;
     auto& stats = broker_.stats();
@@ -24,11 +43,13 @@ void Session::deliver(Delivery delivery) {
             stats.messages_dropped.fetch_add(1, std::memory_order_relaxed);
             return;
         }
-        send_qos0(delivery);
-        return;
     }
-    if (port_ && queue_.empty() && inflight_.size() < window()) {
-        start_inflight(std::move(delivery));
+    if (may_send_now(delivery)) {
+        if (delivery.qos == mqtt::QoS::at_most_once) {
+            send_qos0(delivery);
+        } else {
+            start_inflight(std::move(delivery));
+        }
         return;
     }
     if (queue_.size() >= broker_.limits().max_queued_messages) {
@@ -41,14 +62,23 @@ void Session::deliver(Delivery delivery) {
 
 void Session::pump() {
     const auto now = broker_.executor().now();
-    while (port_ && !queue_.empty() && inflight_.size() < window()) {
-        Delivery d = std::move(queue_.front());
-        queue_.pop_front();
-        if (d.message->expired(now)) {  // [MQTT-3.3.2-5]
-            message_done(d);
+    while (port_ && !queue_.empty()) {
+        Delivery& front = queue_.front();
+        if (front.message->expired(now)) {  // [MQTT-3.3.2-5]
+            message_done(front);
+            queue_.pop_front();
             continue;
         }
-        start_inflight(std::move(d));
+        const bool qos0 = front.qos == mqtt::QoS::at_most_once;
+        if (holding() && (qos0 || !needs_stored_packet_id(front))) break;
+        if (!qos0 && inflight_.size() >= window()) break;
+        Delivery d = std::move(front);
+        queue_.pop_front();
+        if (qos0) {
+            send_qos0(d);
+        } else {
+            start_inflight(std::move(d));
+        }
     }
 }
 
@@ -58,7 +88,7 @@ void Session::start_inflight(Delivery d) {
     if (persistent()) {
         std::vector<store::Op> ops;
         ops.push_back(store::MessageSent{id_, e.delivery.message->id, e.packet_id, false});
-        if (e.delivery.qos == mqtt::QoS::exactly_once && waits_for_store()) {
+        if (needs_stored_packet_id(e.delivery)) {
             e.awaiting_store = true;
             broker_.store().submit(std::move(ops), worker_,
                                    [&broker = broker_, worker = worker_, id = id_, connection = connection_,
@@ -80,12 +110,26 @@ void Session::publish_stored(std::uint64_t connection, std::uint16_t packet_id) 
     const auto it = std::find_if(inflight_.begin(), inflight_.end(),
                                  [&](const Inflight& i) { return i.packet_id == packet_id && i.awaiting_store; });
     if (it == inflight_.end()) return;
-    it->awaiting_store = false;
-    if (!send_publish(*it, false)) {
-        message_done(it->delivery);
-        inflight_.erase(it);
-        pump();
+    it->stored = true;
+    // Sent in order: this one and those stored after it, up to one still waiting.
+    for (auto e = inflight_.begin(); e != inflight_.end() && (!e->awaiting_store || e->stored);) {
+        if (!e->awaiting_store) {
+            ++e;
+            continue;
+        }
+        e->awaiting_store = false;
+        if (!send_publish(*e, false)) {
+            message_done(e->delivery);
+            e = inflight_.erase(e);
+            continue;
+        }
+        ++e;
     }
+    pump();
+}
+
+void Session::retract(std::uint64_t message) {
+    std::erase_if(queue_, [&](const Delivery& d) { return d.message->id == message; });
 }
 
 void Session::message_done(const Delivery& d) {

@@ -1,5 +1,6 @@
 #include "gateway/broker/sqlite_store.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 
@@ -150,9 +151,12 @@ SqliteStore::SqliteStore(Options options, Executor& executor) : options_(std::mo
         std::error_code ec;
         fs::rename(options_.path, recovered_from_, ec);
         for (const char* suffix : {"-wal", "-shm"}) fs::rename(options_.path + suffix, recovered_from_ + suffix, ec);
+        // One line, whatever the integrity check printed, so the journal keeps it whole.
+        std::string reason = e.what();
+        std::replace(reason.begin(), reason.end(), '\n', ';');
         log::get("persistence")->critical("the state database {} could not be used ({}); it was moved to {} and "
                                           "fieldgate starts with empty state",
-                                          options_.path, e.what(), recovered_from_);
+                                          options_.path, reason, recovered_from_);
         open();
     }
 }
@@ -294,9 +298,10 @@ void SqliteStore::run() {
         }
         if (!batches.empty()) {
             // Everything queued while the last commit was on disk goes in this one.
-            const bool ok = commit(batches);
-            for (auto& b : batches) {
-                if (b.done) executor_.post(b.worker, [done = std::move(b.done), ok] { done(ok); });
+            const auto stored = commit(batches);
+            for (std::size_t i = 0; i < batches.size(); ++i) {
+                if (!batches[i].done) continue;
+                executor_.post(batches[i].worker, [done = std::move(batches[i].done), ok = stored[i]] { done(ok); });
             }
             batches.clear();
         }
@@ -307,19 +312,33 @@ void SqliteStore::run() {
     }
 }
 
-bool SqliteStore::commit(std::vector<Batch>& batches) {
+std::vector<bool> SqliteStore::commit(std::vector<Batch>& batches) {
+    std::vector<bool> stored(batches.size(), false);
+    if (transaction(batches, 0, batches.size())) {
+        stored.assign(batches.size(), true);
+    } else if (batches.size() > 1) {
+        // One batch did not fit (a full store): the others, mostly deletions that
+        // make room, must not be lost with it. Each is tried on its own.
+        for (std::size_t i = 0; i < batches.size(); ++i) stored[i] = transaction(batches, i, i + 1);
+    }
+    if (std::find(stored.begin(), stored.end(), false) == stored.end() && full_.exchange(false)) {
+        log::get("persistence")->warn("storing works again");
+    }
+    return stored;
+}
+
+bool SqliteStore::transaction(std::vector<Batch>& batches, std::size_t first, std::size_t last) {
     try {
         db_->exec("BEGIN IMMEDIATE");
         try {
-            for (const auto& b : batches) {
-                for (const auto& op : b.ops) apply(op);
+            for (std::size_t i = first; i < last; ++i) {
+                for (const auto& op : batches[i].ops) apply(op);
             }
             db_->exec("COMMIT");
         } catch (...) {
             if (db_->in_transaction()) db_->exec("ROLLBACK");
             throw;
         }
-        if (full_.exchange(false)) log::get("persistence")->warn("storing works again");
         return true;
     } catch (const sqlite::Error& e) {
         if (e.disk_full()) {

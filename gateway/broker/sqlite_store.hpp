@@ -52,7 +52,7 @@ public:
 
     const std::string& recovered_from() const { return recovered_from_; }
     // True after a commit failed for lack of space, until one succeeds.
-    bool full() const { return full_.load(std::memory_order_relaxed); }
+    bool full() const override { return full_.load(std::memory_order_relaxed); }
 
 private:
     struct Batch {
@@ -64,7 +64,9 @@ private:
 
     void open();
     void run();
-    bool commit(std::vector<Batch>& batches);
+    // Whether each batch was stored.
+    std::vector<bool> commit(std::vector<Batch>& batches);
+    bool transaction(std::vector<Batch>& batches, std::size_t first, std::size_t last);
     void apply(const store::Op& op);
     static std::int64_t put_message(Statements& s, const Message& message);
 

@@ -125,6 +125,9 @@ public:
 
     // Message ids for PutMessage, unique across restarts. Thread-safe.
     virtual std::uint64_t next_message_id() = 0;
+
+    // True while storing fails for lack of space: what must be stored is refused up front.
+    virtual bool full() const { return false; }
 };
 
 }  // namespace fieldgate::broker

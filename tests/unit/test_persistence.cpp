@@ -374,3 +374,35 @@ TEST_F(Durable, RestoredSessionResendsInFlightWithDupAndQueuedAfterIt) {
     ASSERT_EQ(answer.size(), 1u);
     EXPECT_EQ(std::get<Pubrec>(answer[0]).packet_id, 99);
 }
+
+TEST_F(Durable, Qos2WaitingForItsPacketIdHoldsBackLaterMessagesSoOrderHolds) {
+    auto sub = connect("sub", ProtocolVersion::v5, true);
+    Subscribe s;
+    s.packet_id = 1;
+    s.subscriptions.push_back({"d", {QoS::exactly_once}});
+    send(*sub, s);
+    store.release_all(true);
+    executor.run();
+    sub->take();
+
+    auto pub = connect("pub", ProtocolVersion::v5, false);
+    Publish first = qos1("d", 1);
+    first.qos = QoS::exactly_once;
+    first.payload = "first";
+    send(*pub, first);
+    Publish second = qos1("d", 2);
+    second.payload = "second";
+    send(*pub, second);
+    Publish third;
+    third.topic = "d";
+    third.payload = "third";
+    send(*pub, third);
+    EXPECT_TRUE(sub->take().empty()) << "sent before the QoS 2 packet id was stored";
+    store.release_all(true);
+    executor.run();
+    std::vector<std::string> order;
+    for (const auto& p : sub->take()) {
+        if (const auto* publish = std::get_if<Publish>(&p)) order.emplace_back(publish->payload);
+    }
+    EXPECT_EQ(order, (std::vector<std::string>{"first", "second", "third"}));
+}
