@@ -14,6 +14,7 @@
 #include "config/address.hpp"
 #include "config/loader.hpp"
 #include "config/schema.hpp"
+#include "gateway/cli/passwd_command.hpp"
 #include "config/reload.hpp"
 #include "gateway/broker/null_store.hpp"
 #include "gateway/broker/sqlite_store.hpp"
@@ -221,6 +222,14 @@ int main(int argc, char** argv) {
     auto* print = app.add_subcommand("print-config", "Print the effective configuration, defaults filled in, as TOML");
     print->add_option("-c,--config", file, "Configuration file (TOML); built-in defaults without one")->check(nonempty);
     print->add_flag("--skip-files", skip_files, skip_files_help);
+    auto* passwd = app.add_subcommand(
+        "passwd", "Add or update a user in a password file (Mosquitto's format); the password comes from stdin");
+    std::string passwd_file;
+    std::string passwd_user;
+    bool passwd_delete = false;
+    passwd->add_option("FILE", passwd_file, "Password file (created if missing)")->required();
+    passwd->add_option("USER", passwd_user, "User name")->required();
+    passwd->add_flag("-D,--delete", passwd_delete, "Delete the user instead");
     app.require_subcommand(0, 1);
 
     try {
@@ -230,6 +239,7 @@ int main(int argc, char** argv) {
         return code == 0 ? 0 : exit_config_error;
     }
 
+    if (passwd->parsed()) return fieldgate::cli::passwd_command(passwd_file, passwd_user, passwd_delete);
     if (check->parsed() || print->parsed()) {
         const auto loaded = load(file, {.check_files = !skip_files});
         if (!report_errors(loaded)) return exit_config_error;
