@@ -8,7 +8,7 @@
 #include <iostream>
 #include <optional>
 
-#include "gateway/auth/password_file.hpp"
+#include "gateway/broker/auth/password_file.hpp"
 
 namespace fieldgate::cli {
 namespace {

@@ -5,7 +5,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "gateway/auth/password_file.hpp"
+#include "gateway/broker/auth/password_file.hpp"
 #include "support/process.hpp"
 
 using namespace fieldgate::test;

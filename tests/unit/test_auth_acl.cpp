@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "gateway/auth/acl.hpp"
+#include "gateway/broker/auth/acl.hpp"
 #include "gateway/mqtt/topic.hpp"
 
 namespace fieldgate::auth {

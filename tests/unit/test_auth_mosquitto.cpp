@@ -27,8 +27,8 @@
 #include <thread>
 #include <vector>
 
-#include "gateway/auth/acl.hpp"
-#include "gateway/auth/password_file.hpp"
+#include "gateway/broker/auth/acl.hpp"
+#include "gateway/broker/auth/password_file.hpp"
 
 extern char** environ;
 

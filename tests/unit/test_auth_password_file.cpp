@@ -15,7 +15,7 @@
 #include <string>
 #include <string_view>
 
-#include "gateway/auth/password_file.hpp"
+#include "gateway/broker/auth/password_file.hpp"
 
 namespace fieldgate::auth {
 namespace {

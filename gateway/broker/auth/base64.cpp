@@ -1,4 +1,4 @@
-#include "gateway/auth/base64.hpp"
+#include "gateway/broker/auth/base64.hpp"
 
 #include <array>
 

@@ -25,7 +25,7 @@
 #include <map>
 #include <vector>
 
-#include "gateway/auth/file_io.hpp"
+#include "gateway/broker/auth/file_io.hpp"
 
 namespace fieldgate::auth {
 

@@ -1,4 +1,4 @@
-#include "gateway/auth/password_file.hpp"
+#include "gateway/broker/auth/password_file.hpp"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -12,7 +12,7 @@
 #include <stdexcept>
 #include <variant>
 
-#include "gateway/auth/base64.hpp"
+#include "gateway/broker/auth/base64.hpp"
 #include "gateway/mqtt/utf8.hpp"
 
 namespace fieldgate::auth {

@@ -1,4 +1,4 @@
-#include "gateway/auth/acl.hpp"
+#include "gateway/broker/auth/acl.hpp"
 
 #include <limits>
 #include <utility>

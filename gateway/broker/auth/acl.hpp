@@ -53,7 +53,7 @@
 #include <string_view>
 #include <vector>
 
-#include "gateway/auth/file_io.hpp"
+#include "gateway/broker/auth/file_io.hpp"
 
 namespace fieldgate::auth {
 

@@ -1,4 +1,4 @@
-#include "gateway/auth/file_io.hpp"
+#include "gateway/broker/auth/file_io.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
