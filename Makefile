@@ -29,8 +29,11 @@ test: build build-debug
 	ctest --preset release
 	ctest --preset debug
 
+# Codec micro-benchmarks, then fieldgate against mosquitto (bench/compare.sh,
+# about 5 minutes; needs the mosquitto package).
 bench: build
 	./build/release/bin/fg_bench_codec
+	./bench/compare.sh
 
 clean:
 	rm -rf build

@@ -455,7 +455,7 @@ void Session::stored(std::uint64_t connection, std::uint64_t ack, bool ok) {
 void Session::flush_acks() {
     while (port_ && !acks_.empty() && acks_.front().ready) {
         PendingAck a = std::move(acks_.front());
-        acks_.pop_front();
+        acks_.erase(acks_.begin());
         if (a.failed) {
             // Not stored (a full disk): MQTT 5 says so with Quota exceeded; 3.1.1
             // cannot, so the connection ends before anything is acknowledged.

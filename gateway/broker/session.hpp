@@ -160,7 +160,8 @@ private:
     std::chrono::seconds expiry_interval_{0};
 
     std::map<std::string, Subscription, std::less<>> subscriptions_;
-    std::deque<Inflight> inflight_;  // in the order first sent
+    // Vectors, not deques: an empty std::deque allocates, and most sessions are idle.
+    std::vector<Inflight> inflight_;  // in the order first sent
     std::deque<Delivery> queue_;
     std::uint16_t last_packet_id_ = 0;
     std::vector<std::uint16_t> inbound_qos2_;  // QoS 2 received and routed, awaiting PUBREL
@@ -168,7 +169,7 @@ private:
     std::vector<std::string> inbound_aliases_;  // index = alias - 1
     std::unordered_map<std::string, std::uint16_t> outbound_aliases_;
 
-    std::deque<PendingAck> acks_;
+    std::vector<PendingAck> acks_;
     std::uint64_t next_ack_ = 0;
     std::uint64_t connection_ = 0;  // counts attaches; stale store answers are ignored
     bool stored_ = false;           // the store has this session

@@ -225,8 +225,9 @@ std::size_t encode_packet(const P& packet, std::uint8_t first, ProtocolVersion v
     Body{counter, version}(packet);
     const auto remaining = static_cast<std::uint32_t>(counter.size());
 
+    // No reserve(): the buffer holds everything queued for a connection, and an
+    // exact reserve per packet would copy all of it again for every packet.
     Writer w{out};
-    if (out) out->reserve(out->size() + 5 + remaining);
     w.u8(first);
     w.varint(remaining);
     if (out) Body{w, version}(packet);

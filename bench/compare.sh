@@ -1,0 +1,393 @@
+#!/usr/bin/env bash
+# bench/compare.sh: fieldgate against Debian's mosquitto, same scenarios, same
+# machine, on 127.0.0.1 only. Each run starts a fresh broker pinned to one core
+# (taskset) with the generator (fg_loadgen) on another, alternating the two
+# brokers run by run; the table gives medians and fieldgate/mosquitto ratios.
+#
+#   bench/compare.sh                      # or: make bench
+#   RUNS=5 DURATION=10 bench/compare.sh   # longer, steadier
+#   SCENARIOS="qos0 latency" bench/compare.sh
+#
+# Settings (environment, defaults in brackets):
+#   RUNS [3]            runs per broker and scenario, alternating the brokers
+#   DURATION [5]        seconds measured per throughput run, after WARMUP [1]
+#   IDLE_CONNECTIONS [10000]
+#   BROKER_CORE [0], GEN_CORE [1]
+#   SCENARIOS ["qos0 qos1 fanout latency idle"]
+#   NULL_CHECK [1]      also run each traffic scenario once against
+#                       fg_null_forwarder: the ceiling the generator can measure
+#   QUIET_PCT [15], QUIET_WAIT [6]  before a run, wait up to QUIET_WAIT half
+#                       seconds for other processes to leave the two cores
+#                       (at most QUIET_PCT % busy): they skew every figure
+#   NOISE_PCT [25], RETRIES [1]  run again when other processes took more
+#                       than NOISE_PCT % of a core during the measured window
+#   EXTRA_BUDGET [150]  seconds that waiting for quiet and runs done again may
+#                       add in all (the whole script stays under ~7 minutes)
+#   OUT                 raw results file [build/release/bench/compare-DATE.txt]
+#
+# Broker CPU is utime+stime from /proc/PID/stat over the measured window; RSS
+# per idle connection is VmRSS with the connections open minus VmRSS before,
+# divided by their number. Every run is bounded by `timeout`; every wait loop
+# has a fixed number of turns.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BIN=$ROOT/build/release/bin
+RUNS=${RUNS:-3}
+DURATION=${DURATION:-5}
+WARMUP=${WARMUP:-1}
+IDLE_CONNECTIONS=${IDLE_CONNECTIONS:-10000}
+BROKER_CORE=${BROKER_CORE:-0}
+GEN_CORE=${GEN_CORE:-1}
+SCENARIOS=${SCENARIOS:-"qos0 qos1 fanout latency idle"}
+NULL_CHECK=${NULL_CHECK:-1}
+QUIET_PCT=${QUIET_PCT:-15}
+QUIET_WAIT=${QUIET_WAIT:-6}
+NOISE_PCT=${NOISE_PCT:-25}
+RETRIES=${RETRIES:-1}
+EXTRA_BUDGET=${EXTRA_BUDGET:-150}
+OUT=${OUT:-$ROOT/build/release/bench/compare-$(date +%Y%m%d-%H%M%S).txt}
+
+die() { echo "compare.sh: $*" >&2; exit 2; }
+
+# --- prerequisites ----------------------------------------------------------
+command -v mosquitto >/dev/null || die "mosquitto is not installed (apt-get install mosquitto)"
+command -v taskset >/dev/null || die "taskset is not installed (util-linux)"
+command -v ss >/dev/null || die "ss is not installed (iproute2)"
+(( $(nproc) >= 2 )) || die "needs two cores: one for the broker, one for the generator"
+
+cd "$ROOT"
+[[ -f build/release/build.ninja ]] || cmake --preset release >/dev/null
+cmake --build --preset release --target fieldgate fg_loadgen fg_null_forwarder >/dev/null ||
+    die "build failed (cmake --build --preset release)"
+
+# Both brokers and the generator inherit this: 10,000 idle connections need as
+# many descriptors in each, plus a margin.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+NOFILE=$(ulimit -n)
+if [[ $NOFILE != unlimited ]] && (( NOFILE < IDLE_CONNECTIONS + 100 )); then
+    echo "compare.sh: ulimit -n is $NOFILE; idle scenario reduced to $((NOFILE - 100)) connections" >&2
+    IDLE_CONNECTIONS=$((NOFILE - 100))
+fi
+
+WORK=$(mktemp -d /tmp/fg-compare.XXXXXX)
+BROKER_PID=
+cleanup() {
+    if [[ -n $BROKER_PID ]]; then kill -KILL "$BROKER_PID" 2>/dev/null || true; fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+mkdir -p "$(dirname "$OUT")"
+: >"$OUT"
+
+# --- brokers ----------------------------------------------------------------
+listening() { [[ -n $(ss -Hltn "sport = :$1" 2>/dev/null) ]]; }
+
+free_port() {
+    local _ p
+    for _ in $(seq 1 200); do
+        p=$((20000 + RANDOM % 30000))
+        if ! listening "$p" && [[ -z $(ss -Htan "sport = :$p" 2>/dev/null) ]]; then
+            echo "$p"
+            return 0
+        fi
+    done
+    die "no free port found"
+}
+
+# start_broker KIND: sets PORT and BROKER_PID; the broker runs on BROKER_CORE.
+start_broker() {
+    local kind=$1 http
+    PORT=$(free_port)
+    case $kind in
+        fieldgate)
+            http=$(free_port)
+            mkdir -p "$WORK/state"
+            cat >"$WORK/fieldgate.toml" <<EOF
+[gateway]
+workers = 1
+state_dir = "$WORK/state"
+log_level = "warn"
+
+[[listener]]
+bind = "127.0.0.1:$PORT"
+
+[http]
+bind = "127.0.0.1:$http"
+
+[limits]
+max_connections = $((IDLE_CONNECTIONS + 1000))
+max_inflight = 64
+max_queued_messages = 1000000
+
+[persistence]
+durability = "none"
+EOF
+            taskset -c "$BROKER_CORE" "$BIN/fieldgate" -c "$WORK/fieldgate.toml" >>"$WORK/fieldgate.log" 2>&1 &
+            ;;
+        mosquitto)
+            cat >"$WORK/mosquitto.conf" <<EOF
+listener $PORT 127.0.0.1
+allow_anonymous true
+persistence false
+max_inflight_messages 64
+max_queued_messages 1000000
+max_queued_bytes 0
+set_tcp_nodelay true
+max_connections -1
+log_dest stderr
+log_type error
+log_type warning
+EOF
+            taskset -c "$BROKER_CORE" mosquitto -c "$WORK/mosquitto.conf" >>"$WORK/mosquitto.log" 2>&1 &
+            ;;
+        null)
+            taskset -c "$BROKER_CORE" "$BIN/fg_null_forwarder" --port "$PORT" >>"$WORK/null.log" 2>&1 &
+            ;;
+    esac
+    BROKER_PID=$!
+    local _
+    for _ in $(seq 1 100); do
+        listening "$PORT" && return 0
+        kill -0 "$BROKER_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    echo "compare.sh: $kind did not start listening on 127.0.0.1:$PORT" >&2
+    tail -5 "$WORK/$kind.log" >&2 || true
+    stop_broker
+    return 1
+}
+
+stop_broker() {
+    [[ -n $BROKER_PID ]] || return 0
+    kill -TERM "$BROKER_PID" 2>/dev/null || true
+    local _
+    for _ in $(seq 1 50); do
+        kill -0 "$BROKER_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$BROKER_PID" 2>/dev/null || true
+    wait "$BROKER_PID" 2>/dev/null || true
+    BROKER_PID=
+}
+
+# The busy share (%) of the two cores over half a second, from /proc/stat.
+cores_busy() {
+    local busy0 total0 busy1 total1
+    read -r busy0 total0 < <(core_ticks)
+    sleep 0.5
+    read -r busy1 total1 < <(core_ticks)
+    echo $(( total1 > total0 ? 100 * (busy1 - busy0) / (total1 - total0) : 0 ))
+}
+core_ticks() {  # "busy total" ticks of BROKER_CORE and GEN_CORE
+    awk -v a="cpu$BROKER_CORE" -v b="cpu$GEN_CORE" '$1 == a || $1 == b {
+        busy += $2 + $3 + $4 + $7 + $8 + $9; total += $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }
+        END { print busy, total }' /proc/stat
+}
+QUIET_MISSES=0
+EXTRA_USED=0  # seconds spent waiting for quiet and on runs done again
+wait_quiet() {
+    local _ busy=0 t0=$SECONDS
+    for _ in $(seq 1 "$QUIET_WAIT"); do
+        (( EXTRA_USED + SECONDS - t0 < EXTRA_BUDGET )) || break
+        busy=$(cores_busy)
+        if (( busy <= QUIET_PCT )); then
+            EXTRA_USED=$((EXTRA_USED + SECONDS - t0))
+            return 0
+        fi
+    done
+    EXTRA_USED=$((EXTRA_USED + SECONDS - t0))
+    QUIET_MISSES=$((QUIET_MISSES + 1))
+    echo "compare.sh: other processes keep ${busy}% of cores $BROKER_CORE,$GEN_CORE busy; running anyway" >&2
+}
+
+# run_one KIND SCENARIO: up to 1 + RETRIES attempts (another one when other
+# processes took more than NOISE_PCT % of a core during the window), each with
+# a fresh broker; appends "KIND key=value..." to OUT, or
+# "KIND scenario=S run_failed=REASON".
+run_one() {
+    local kind=$1 scenario=$2 attempt others t0
+    for attempt in $(seq 0 "$RETRIES"); do
+        t0=$SECONDS
+        attempt_one "$kind" "$scenario" || return 0
+        (( attempt == 0 )) || EXTRA_USED=$((EXTRA_USED + SECONDS - t0))
+        others=$(field others_cpu_pct "$LINE")
+        if (( attempt < RETRIES && EXTRA_USED < EXTRA_BUDGET )) && [[ -n $others ]] &&
+            awk -v o="$others" -v n="$NOISE_PCT" 'BEGIN { exit !(o > n) }'; then
+            echo "  $kind $scenario: other processes took ${others}% of a core during the window; again" >&2
+            continue
+        fi
+        break
+    done
+    echo "$kind $LINE" >>"$OUT"
+    printf '  %-9s %-7s %s\n' "$kind" "$scenario" "$(summary "$LINE")" >&2
+}
+
+# attempt_one KIND SCENARIO: sets LINE; false (with the failure recorded) when
+# the broker or the generator failed.
+attempt_one() {
+    local kind=$1 scenario=$2 rc limit args=()
+    LINE=
+    wait_quiet
+    if ! start_broker "$kind"; then
+        echo "$kind scenario=$scenario run_failed=start" >>"$OUT"
+        return 1
+    fi
+    if [[ $scenario == idle ]]; then
+        args=(--connections "$IDLE_CONNECTIONS")
+        limit=120
+    else
+        args=(--duration "$DURATION" --warmup "$WARMUP")
+        limit=$(awk -v w="$WARMUP" -v d="$DURATION" 'BEGIN { printf "%d", w + d + 41 }')
+    fi
+    rc=0
+    LINE=$(taskset -c "$GEN_CORE" timeout "$limit" "$BIN/fg_loadgen" --port "$PORT" --scenario "$scenario" \
+        --broker-pid "$BROKER_PID" "${args[@]}" 2>>"$WORK/loadgen.log") || rc=$?
+    if ! kill -0 "$BROKER_PID" 2>/dev/null; then
+        echo "$kind scenario=$scenario run_failed=broker-exited" >>"$OUT"
+        echo "compare.sh: $kind exited during $scenario: $(tail -1 "$WORK/$kind.log" 2>/dev/null)" >&2
+        wait "$BROKER_PID" 2>/dev/null || true
+        BROKER_PID=
+        return 1
+    fi
+    stop_broker
+    if (( rc != 0 )) || [[ -z $LINE ]]; then
+        echo "$kind scenario=$scenario run_failed=loadgen-rc-$rc $LINE" >>"$OUT"
+        echo "compare.sh: $kind $scenario: generator failed (rc $rc): $(tail -1 "$WORK/loadgen.log" 2>/dev/null)" >&2
+        return 1
+    fi
+}
+
+field() {  # field NAME LINE
+    local kv
+    for kv in $2; do [[ $kv == "$1="* ]] && { echo "${kv#*=}"; return 0; }; done
+    return 0
+}
+
+summary() {
+    if [[ $(field scenario "$1") == idle ]]; then
+        echo "connected=$(field connected "$1") rss_per_conn_kib=$(field rss_per_conn_kib "$1")"
+    else
+        echo "msg/s=$(field msgs_per_s "$1") cpu_us/msg=$(field cpu_us_per_msg "$1") p50=$(field p50_us "$1")us" \
+            "p99=$(field p99_us "$1")us lost=$(field lost "$1") broker_cpu=$(field broker_cpu_pct "$1")%" \
+            "gen_cpu=$(field gen_cpu_pct "$1")% others=$(field others_cpu_pct "$1")%"
+    fi
+}
+
+# --- the runs -----------------------------------------------------------------
+echo "compare.sh: $RUNS runs per broker and scenario, ${DURATION}s measured (+${WARMUP}s warm-up)," \
+    "broker on core $BROKER_CORE, generator on core $GEN_CORE, ulimit -n $(ulimit -n)" >&2
+echo "compare.sh: load average before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+for scenario in $SCENARIOS; do
+    for run in $(seq 1 "$RUNS"); do
+        if (( run % 2 )); then order="fieldgate mosquitto"; else order="mosquitto fieldgate"; fi
+        for kind in $order; do run_one "$kind" "$scenario"; done
+    done
+    if [[ $NULL_CHECK == 1 && $scenario != idle ]]; then run_one null "$scenario"; fi
+done
+echo "compare.sh: load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+
+# --- the table ----------------------------------------------------------------
+median() {  # values on stdin, one per line; empty when none
+    sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) exit; if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# values KIND SCENARIO FIELD: FIELD of each successful run, one per line.
+values() {
+    local line
+    { grep -E "^$1 scenario=$2 " "$OUT" || true; } | { grep -v ' run_failed=' || true; } |
+        while read -r line; do field "$3" "$line"; done
+}
+med() { values "$@" | median; }
+sum_field() { values "$@" | awk '{ s += $1 } END { print s + 0 }'; }
+
+failures() { grep -cE "^$1 scenario=$2 .* run_failed=" "$OUT" || true; }
+
+fmt() {  # fmt VALUE DECIMALS
+    [[ -z $1 ]] && { echo "-"; return; }
+    [[ $1 == inf ]] && { echo "inf"; return; }
+    awk -v v="$1" -v d="$2" 'BEGIN { s = sprintf("%.*f", d, v); n = split(s, p, "."); i = p[1]; o = "";
+        neg = (substr(i, 1, 1) == "-"); if (neg) i = substr(i, 2);
+        while (length(i) > 3) { o = "," substr(i, length(i) - 2) o; i = substr(i, 1, length(i) - 3) }
+        printf "%s%s%s%s", (neg ? "-" : ""), i, o, (n > 1 ? "." p[2] : "") }'
+}
+
+# row LABEL SCENARIO FIELD DECIMALS TARGET(e.g. ">=3", "<=0.333", "<=1") [NULL]
+row() {
+    local label=$1 scenario=$2 f=$3 d=$4 target=$5 with_null=${6:-} fg mq ratio met nul
+    [[ " $SCENARIOS " == *" $scenario "* ]] || return 0
+    fg=$(med fieldgate "$scenario" "$f")
+    mq=$(med mosquitto "$scenario" "$f")
+    ratio=
+    met=
+    if [[ $fg == inf ]]; then
+        ratio=inf  # the broker used CPU and delivered nothing
+        [[ -n $target ]] && met="**no**"
+    elif [[ -n $fg && -n $mq && $mq != inf ]] && awk -v m="$mq" 'BEGIN { exit !(m > 0) }'; then
+        ratio=$(awk -v a="$fg" -v b="$mq" 'BEGIN { printf "%.2f", a / b }')
+        if [[ -n $target ]]; then
+            met=$(awk -v r="$ratio" -v t="$target" 'BEGIN { op = substr(t, 1, 2); x = substr(t, 3) + 0;
+                ok = (op == ">=") ? (r >= x) : (r <= x); print ok ? "yes" : "**no**" }')
+        fi
+    fi
+    nul=
+    [[ -n $with_null ]] && nul=$(fmt "$(med null "$scenario" "$f")" "$d")
+    printf '| %s | %s | %s | %s | %s %s | %s |\n' "$label" "$(fmt "$fg" "$d")" "$(fmt "$mq" "$d")" \
+        "${ratio:--}" "${target:--}" "$met" "${nul:--}"
+}
+
+echo
+echo "Medians of $RUNS alternating runs; broker on core $BROKER_CORE, generator on core $GEN_CORE; ${DURATION} s per" \
+    "throughput run; MQTT 3.1.1, 64 B payloads. Ratio = fieldgate / mosquitto."
+echo
+echo "fieldgate $("$BIN/fieldgate" --version 2>/dev/null | awk '{ print $NF }'), $(mosquitto -h 2>/dev/null | head -1 || true)," \
+    "Linux $(uname -r), $(nproc) cores."
+echo
+echo "| Metric | fieldgate | mosquitto | ratio | target (met?) | null forwarder |"
+echo "|---|---:|---:|---:|---|---:|"
+row "QoS 0 1->1, delivered msg/s" qos0 msgs_per_s 0 ">=3" null
+row "QoS 0 1->1, broker CPU us/msg" qos0 cpu_us_per_msg 3 "<=0.333"
+row "QoS 1 1->1 (64 in flight), delivered msg/s" qos1 msgs_per_s 0 ">=2" null
+row "QoS 1 1->1, broker CPU us/msg" qos1 cpu_us_per_msg 3 "<=0.333"
+row "Fan-out 10->10 bench/#, delivered msg/s" fanout msgs_per_s 0 ">=3" null
+row "Fan-out, broker CPU us/msg" fanout cpu_us_per_msg 3 "<=0.333"
+row "QoS 1 at 10k msg/s, latency p50 us" latency p50_us 1 "<=1" null
+row "QoS 1 at 10k msg/s, latency p90 us" latency p90_us 1 "" null
+row "QoS 1 at 10k msg/s, latency p99 us" latency p99_us 1 "" null
+row "QoS 1 at 10k msg/s, broker CPU us/msg" latency cpu_us_per_msg 2 "<=0.333"
+row "$(fmt "$IDLE_CONNECTIONS" 0) idle connections, RSS KiB/connection" idle rss_per_conn_kib 2 "<=1"
+echo
+cpu_line=
+others_line=
+for s in qos0 qos1 fanout latency; do
+    [[ " $SCENARIOS " == *" $s "* ]] || continue
+    cpu_line+="$s fieldgate $(fmt "$(med fieldgate $s broker_cpu_pct)" 0)% mosquitto $(fmt "$(med mosquitto $s broker_cpu_pct)" 0)%; "
+    others_line+="$s $(fmt "$(med fieldgate $s others_cpu_pct)" 0)% / $(fmt "$(med mosquitto $s others_cpu_pct)" 0)%; "
+done
+echo "Broker CPU during the window (% of its core, medians): $cpu_line"
+echo "Other processes' CPU on the two cores during the window (% of a core, medians, fieldgate / mosquitto runs):" \
+    "$others_line(above ~10% the figures are noisy)"
+lost_line=
+for s in $SCENARIOS; do
+    [[ $s == idle ]] && continue
+    for k in fieldgate mosquitto; do
+        lost_line+="$s $k $(sum_field "$k" "$s" lost); "
+    done
+done
+echo "Messages never delivered (sum over runs; a run ends 2 s after the last delivery, at most 30 s after the window; none may be lost here): $lost_line"
+fail_line=
+for s in $SCENARIOS; do
+    for k in fieldgate mosquitto; do
+        n=$(failures "$k" "$s")
+        if (( n > 0 )); then fail_line+="$s $k $n; "; fi
+    done
+done
+if [[ -n $fail_line ]]; then
+    mkdir -p "${OUT%.txt}-logs"
+    cp "$WORK"/*.log "${OUT%.txt}-logs/" 2>/dev/null || true
+    echo "**Failed runs:** $fail_line(see $OUT and ${OUT%.txt}-logs/)"
+fi
+if (( QUIET_MISSES > 0 )); then
+    echo "**$QUIET_MISSES runs started while other processes kept the cores busy** (quiet waits and reruns took ${EXTRA_USED} s)."
+fi
+echo "Raw results: $OUT"
