@@ -2,7 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
+#include <list>
 #include <map>
 #include <memory>
 #include <optional>
@@ -162,7 +162,8 @@ private:
     std::map<std::string, Subscription, std::less<>> subscriptions_;
     // Vectors, not deques: an empty std::deque allocates, and most sessions are idle.
     std::vector<Inflight> inflight_;  // in the order first sent
-    std::deque<Delivery> queue_;
+    // A list: it allocates nothing while empty, which is how most sessions spend their life.
+    std::list<Delivery> queue_;
     std::uint16_t last_packet_id_ = 0;
     std::vector<std::uint16_t> inbound_qos2_;  // QoS 2 received and routed, awaiting PUBREL
 
