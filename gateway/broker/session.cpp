@@ -26,7 +26,12 @@ Session::~Session() = default;
 void Session::moved_to(std::size_t worker) {
     if (worker == worker_) return;
     worker_ = worker;
-    // Routing finds sessions through their subscriptions' worker.
+    reindex_subscriptions();  // routing finds sessions through their subscriptions' worker
+}
+
+// The topic index keeps a copy of what routing needs (worker, persistence);
+// subscribing again replaces it.
+void Session::reindex_subscriptions() {
     for (const auto& [filter, sub] : subscriptions_) {
         bool is_new = false;
         broker_.subscribe(*this, filter, sub.options, sub.subscription_id, is_new);
@@ -372,10 +377,7 @@ void Session::record_persistence() {
     if (indexed_persistent_ != persistent()) {
         // Routing decides from the index whether a message must be stored for this session.
         indexed_persistent_ = persistent();
-        for (const auto& [filter, sub] : subscriptions_) {
-            bool is_new = false;
-            broker_.subscribe(*this, filter, sub.options, sub.subscription_id, is_new);
-        }
+        reindex_subscriptions();
     }
 }
 

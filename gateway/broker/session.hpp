@@ -142,6 +142,7 @@ private:
     void store_async(store::Op op);
     // Brings the store and the topic index in line with persistent().
     void record_persistence();
+    void reindex_subscriptions();
     bool waits_for_store() const;
     void message_done(const Delivery& d);
     void start_inflight(Delivery d);
