@@ -173,13 +173,13 @@ int run(const std::string& file) {
         return exit_config_error;
     }
     fieldgate::broker::Broker broker{broker_limits(running.limits), pool, *store};
-    if (auto* sqlite = dynamic_cast<fieldgate::broker::SqliteStore*>(store.get())) {
-        auto state = sqlite->load();
+    auto state = store->load();
+    if (running.persistence.durability != cfg::Durability::none) {
         log->info("state loaded from {}: {} persistent session(s), {} retained message(s)",
                   running.gateway.state_dir, state.sessions.size(), state.retained.size());
-        broker.restore(std::move(state));
-        sqlite->start();
     }
+    broker.restore(std::move(state));
+    store->start();
     std::vector<std::unique_ptr<fieldgate::transport::TcpListener>> listeners;
     try {
         listeners = bind_listeners(running, pool, broker);

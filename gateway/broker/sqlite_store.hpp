@@ -41,8 +41,8 @@ public:
 
     // Everything stored, with sessions whose expiry passed while the gateway
     // was down left out. Call once, before start().
-    store::LoadedState load();
-    void start();
+    store::LoadedState load() override;
+    void start() override;
     // Commits what is queued and stops the thread.
     void stop();
 

@@ -116,6 +116,11 @@ public:
 
     virtual ~Store() = default;
 
+    // What was stored before this start; called once, before start().
+    virtual store::LoadedState load() { return {}; }
+    // Begins writing (the persistence thread, if any).
+    virtual void start() {}
+
     // Whether acknowledgements must wait for `done` (durability = sync).
     virtual bool acknowledgements_wait() const = 0;
 
