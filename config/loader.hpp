@@ -57,6 +57,9 @@ std::string print_config(const Config& config);
 // listeners differs. Used on reload to tell what changed.
 std::vector<std::string> changed_keys(const Config& before, const Config& after);
 
+// A key path without its array numbers: "bridge[2].topic[1].remote" -> "bridge.topic.remote".
+std::string unnumbered(std::string_view path);
+
 // Every key the schema knows, as a dotted path without array numbers
 // ("bridge.queue.max_bytes"), and whether SIGHUP applies a change to it.
 struct SchemaKey {

@@ -130,7 +130,8 @@ std::vector<Entry> flatten(const Config& config) {
     return entries;
 }
 
-// "bridge[2].topic[1]" -> "bridge.topic"
+}  // namespace
+
 std::string unnumbered(std::string_view path) {
     std::string out;
     bool in_index = false;
@@ -141,8 +142,6 @@ std::string unnumbered(std::string_view path) {
     }
     return out;
 }
-
-}  // namespace
 
 std::string print_config(const Config& config) {
     std::string out = "# fieldgate effective configuration (defaults filled in)\n";

@@ -47,18 +47,6 @@ std::vector<std::string> lines_of(const std::string& text) {
     return lines;
 }
 
-// "bridge[2].topic[1].remote" -> "bridge.topic.remote"
-std::string unnumbered(std::string_view path) {
-    std::string out;
-    bool in_index = false;
-    for (char c : path) {
-        if (c == '[') in_index = true;
-        if (!in_index) out += c;
-        if (c == ']') in_index = false;
-    }
-    return out;
-}
-
 void replace_all(std::string& text, std::string_view from, std::string_view to) {
     for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
         text.replace(at, from.size(), to);
@@ -422,7 +410,7 @@ TEST(ExampleConfig, SetsEverySchemaKey) {
     for (const auto& e : loaded.errors) ADD_FAILURE() << e.to_string();
 
     std::set<std::string> written;
-    for (const auto& [path, position] : loaded.positions) written.insert(unnumbered(path));
+    for (const auto& [path, position] : loaded.positions) written.insert(cfg::unnumbered(path));
     for (const auto& key : cfg::schema_keys()) {
         EXPECT_TRUE(written.contains(key.path)) << "the example does not set " << key.path;
     }
