@@ -6,6 +6,8 @@
 // missing. Every wait is bounded; every process started here is stopped here.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+
+#include "temp_dir.hpp"
 #include <netinet/in.h>
 #include <poll.h>
 #include <spawn.h>
@@ -57,25 +59,7 @@ std::optional<std::string> find_program(std::string_view name) {
         if (!find_program(program)) GTEST_SKIP() << program << " is not installed";    \
     }
 
-class TempDir {
-public:
-    TempDir() {
-        const char* base = std::getenv("TMPDIR");
-        std::string pattern = std::string{base != nullptr ? base : "/tmp"} + "/fg-auth-mosq-XXXXXX";
-        if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-        path_ = pattern;
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    std::string file(std::string_view name) const { return (path_ / name).string(); }
-
-private:
-    std::filesystem::path path_;
-};
+using fieldgate::unit::TempDir;
 
 void spit(const std::string& path, std::string_view text) {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);

@@ -3,6 +3,8 @@
 // Files made by the real mosquitto_passwd and read by the real broker are in
 // test_auth_mosquitto.cpp.
 #include <gtest/gtest.h>
+
+#include "temp_dir.hpp"
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -51,27 +53,7 @@ PasswordFile parse_ok(std::string_view text) {
     return std::move(result.file);
 }
 
-// A fresh directory under $TMPDIR (or /tmp), removed with what it holds.
-class TempDir {
-public:
-    TempDir() {
-        const char* base = std::getenv("TMPDIR");
-        std::string pattern = std::string{base != nullptr ? base : "/tmp"} + "/fg-auth-XXXXXX";
-        if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-        path_ = pattern;
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    std::string file(std::string_view name) const { return (path_ / name).string(); }
-    const std::filesystem::path& path() const { return path_; }
-
-private:
-    std::filesystem::path path_;
-};
+using fieldgate::unit::TempDir;
 
 std::string slurp(const std::string& path) {
     std::ifstream in(path, std::ios::binary);

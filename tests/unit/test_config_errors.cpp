@@ -3,6 +3,8 @@
 // of a file at once, in file order.
 
 #include <gtest/gtest.h>
+
+#include "temp_dir.hpp"
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,25 +24,7 @@ using namespace fieldgate::config;
 
 namespace {
 
-// A fresh directory for files the configuration names; removed afterwards.
-class TempDir {
-public:
-    TempDir() {
-        std::string pattern = (std::filesystem::temp_directory_path() / "fieldgate-config-XXXXXX").string();
-        if (::mkdtemp(pattern.data()) != nullptr) path_ = pattern;
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-
-    const std::string& path() const { return path_; }
-
-private:
-    std::string path_;
-};
+using fieldgate::unit::TempDir;
 
 // "$DIR" in a row stands for the test's temporary directory.
 std::string with_dir(std::string_view text, const std::string& dir) {

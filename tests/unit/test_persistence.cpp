@@ -1,6 +1,8 @@
 // The SQLite store on its own (what goes in comes back after a restart, damaged
 // files, a full store) and the broker's acknowledgements waiting for it.
 #include <gtest/gtest.h>
+
+#include "temp_dir.hpp"
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -29,18 +31,7 @@ public:
     std::chrono::steady_clock::time_point now() const override { return std::chrono::steady_clock::now(); }
 };
 
-class TempDir {
-public:
-    TempDir() {
-        char pattern[] = "/tmp/fieldgate-store-XXXXXX";
-        path_ = mkdtemp(pattern);
-    }
-    ~TempDir() { fs::remove_all(path_); }
-    std::string file(const std::string& name) const { return (fs::path(path_) / name).string(); }
-
-private:
-    std::string path_;
-};
+using fieldgate::unit::TempDir;
 
 MessagePtr message(std::uint64_t id, std::string topic, std::string payload, QoS qos = QoS::at_least_once) {
     auto m = std::make_shared<Message>();
