@@ -56,7 +56,6 @@ void Session::attach(std::shared_ptr<ConnectionPort> port, const mqtt::Connect& 
         client_.receive_maximum = props.receive_maximum.value_or(65535);
         client_.maximum_packet_size = props.maximum_packet_size.value_or(0);
         client_.topic_alias_maximum = props.topic_alias_maximum.value_or(0);
-        client_.problem_information = props.request_problem_information.value_or(1) == 1;
         expiry_interval_ = std::chrono::seconds{props.session_expiry_interval.value_or(0)};
     } else {
         expiry_interval_ = connect.clean_start ? std::chrono::seconds{0} : never;

@@ -25,7 +25,6 @@ struct ClientLimits {
     std::uint16_t receive_maximum = 65535;  // its in-flight window for our QoS 1/2 PUBLISHes
     std::uint32_t maximum_packet_size = 0;  // 0 = no limit beyond the protocol's
     std::uint16_t topic_alias_maximum = 0;  // aliases we may assign
-    bool problem_information = true;        // reason strings and user properties allowed
 };
 
 // A client's session: its subscriptions, the messages in flight and queued for
@@ -81,7 +80,6 @@ public:
     // Drops a queued message that could not be stored (its publisher was refused).
     void retract(std::uint64_t message);
 
-    std::size_t subscription_count() const { return subscriptions_.size(); }
     std::size_t queued() const { return queue_.size(); }
     std::size_t inflight() const { return inflight_.size(); }
 
