@@ -2,12 +2,22 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace fieldgate::broker {
 
 class Session;
+
+// What the transport knows about a client before its CONNECT is decided: the
+// listener's rules and, over TLS, the verified client certificate.
+struct PeerInfo {
+    std::string address;  // source IP without port: failed logins are slowed per address
+    bool allow_anonymous = true;
+    bool use_cert_cn_as_username = false;
+    std::optional<std::string> certificate_cn;  // subject CN of a verified client certificate
+};
 
 // What a session asks of the network connection it is attached to. The
 // transport implements it; every call happens on the connection's worker.
@@ -25,6 +35,9 @@ public:
     // Ends the connection once the output has been written. The session is
     // told nothing more about this connection.
     virtual void close() = 0;
+    // close(), but the output is written only after `delay`: a refused login
+    // answers late, and nothing more is read from the client meanwhile.
+    virtual void close_after(std::chrono::milliseconds delay) = 0;
 
     // The connection closes itself (and reports a keep-alive timeout) when no
     // packet arrives for this long; zero disables it.
@@ -39,6 +52,7 @@ public:
 
     // "127.0.0.1:50312", for logs.
     virtual const std::string& peer() const = 0;
+    virtual const PeerInfo& peer_info() const = 0;
 };
 
 }  // namespace fieldgate::broker

@@ -87,10 +87,18 @@ public:
         closed_ = true;
         session_ = nullptr;
     }
+    void close_after(std::chrono::milliseconds delay) override {
+        close_delay_ = delay;
+        close();
+    }
     void set_receive_timeout(std::chrono::milliseconds timeout) override { receive_timeout_ = timeout; }
     void attach_session(Session& session) override { session_ = &session; }
     bool is_open() const override { return !closed_; }
     const std::string& peer() const override { return peer_; }
+    const PeerInfo& peer_info() const override { return info_; }
+    PeerInfo& info() { return info_; }
+    // The delay a close_after() asked for (zero: closed at once or open).
+    std::chrono::milliseconds close_delay() const { return close_delay_; }
 
     // The packets written and not yet taken, decoded in the client's version.
     // Their views stay valid until the next call of take() or next().
@@ -117,6 +125,8 @@ private:
     std::vector<std::uint8_t> output_;
     mqtt::StreamParser parser_;
     Session* session_ = nullptr;
+    PeerInfo info_{.address = "127.0.0.1"};
+    std::chrono::milliseconds close_delay_{0};
     bool closed_ = false;
     std::chrono::milliseconds receive_timeout_{0};
     std::string peer_ = "test";
