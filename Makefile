@@ -8,6 +8,7 @@ all: build
 
 deps:
 	./scripts/install-deps.sh
+	./scripts/install-node-deps.sh
 
 build/release/build.ninja: CMakeLists.txt CMakePresets.json
 	cmake --preset release
