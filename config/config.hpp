@@ -34,6 +34,7 @@ struct ListenerConfig {
     bool require_client_cert = false;
     bool use_cert_cn_as_username = false;
     bool allow_anonymous = true;
+    std::uint32_t max_connections = 0;  // 0: only [limits] max_connections applies
 };
 
 struct AuthConfig {

@@ -124,6 +124,7 @@ void describe(V& v, ListenerConfig& c) {
     v.field("require_client_cert", c.require_client_cert);
     v.field("use_cert_cn_as_username", c.use_cert_cn_as_username);
     v.field("allow_anonymous", c.allow_anonymous);
+    v.field("max_connections", c.max_connections, {.max = 1'000'000});
 }
 
 template <class V>

@@ -20,7 +20,7 @@
 #include "gateway/broker/sqlite_store.hpp"
 #include "gateway/broker/sys_publisher.hpp"
 #include "gateway/log/log.hpp"
-#include "gateway/transport/tcp_listener.hpp"
+#include "gateway/transport/listener.hpp"
 #include "gateway/transport/worker_pool.hpp"
 
 namespace {
@@ -109,31 +109,46 @@ void warn_unenforced(const cfg::Config& config) {
     }
 }
 
-// Binds every MQTT listener; a port that cannot be bound is a start-up error.
-std::vector<std::unique_ptr<fieldgate::transport::TcpListener>> bind_listeners(
+// Binds every listener and loads its TLS files; either failing is a start-up error.
+std::vector<std::unique_ptr<fieldgate::transport::Listener>> bind_listeners(
     const cfg::Config& config, fieldgate::transport::WorkerPool& pool, fieldgate::broker::Broker& broker) {
-    auto log = fieldgate::log::get("broker");
     const fieldgate::transport::ConnectionSettings settings{
         std::chrono::duration_cast<std::chrono::milliseconds>(config.limits.connect_timeout),
         static_cast<std::uint32_t>(config.limits.max_packet_size.bytes)};
-    std::vector<std::unique_ptr<fieldgate::transport::TcpListener>> listeners;
+    const fieldgate::transport::Listener::Limits limits{
+        .gateway_connections = std::make_shared<std::atomic<std::size_t>>(0),
+        .gateway_max = config.limits.max_connections};
+    std::vector<std::unique_ptr<fieldgate::transport::Listener>> listeners;
     for (const auto& l : config.listeners) {
-        const auto type = cfg::name_of(l.type);
-        if (l.type != cfg::ListenerType::mqtt) {
-            log->warn("listener {} on {}: type \"{}\" is not available in this build yet; skipped", type, l.bind, type);
-            continue;
-        }
-        const auto bind = cfg::parse_bind_address(l.bind);
-        const boost::asio::ip::tcp::endpoint endpoint{boost::asio::ip::make_address(bind->host), bind->port};
-        try {
-            listeners.push_back(std::make_unique<fieldgate::transport::TcpListener>(pool, broker, endpoint, settings,
-                                                                                   config.limits.max_connections));
-        } catch (const boost::system::system_error& e) {
-            throw std::runtime_error("cannot listen on " + l.bind + ": " + e.code().message());
-        }
-        log->info("listening for MQTT on {}", l.bind);
+        listeners.push_back(std::make_unique<fieldgate::transport::Listener>(pool, broker, l, settings, limits));
     }
     return listeners;
+}
+
+void log_listening(const cfg::ListenerConfig& l) {
+    auto log = fieldgate::log::get("broker");
+    switch (l.type) {
+        case cfg::ListenerType::mqtt: return log->info("listening for MQTT on {}", l.bind);
+        case cfg::ListenerType::mqtts: return log->info("listening for MQTT over TLS on {}", l.bind);
+        case cfg::ListenerType::ws: return log->info("listening for MQTT over WebSocket on {} path {}", l.bind, l.path);
+        case cfg::ListenerType::wss:
+            return log->info("listening for MQTT over secure WebSocket on {} path {}", l.bind, l.path);
+    }
+}
+
+// SIGHUP re-reads the TLS files whether or not the configuration changed:
+// renewed certificates are the usual reason for a reload.
+void reload_certificates(const std::vector<std::unique_ptr<fieldgate::transport::Listener>>& listeners,
+                         unsigned number) {
+    auto log = fieldgate::log::get("main");
+    for (const auto& l : listeners) {
+        if (!l->uses_tls()) continue;
+        if (const auto error = l->reload_tls()) {
+            log->error("reload {}: {}: {}; the previous certificate stays in use", number, l->name(), *error);
+        } else {
+            log->info("reload {}: {}: certificate files read again", number, l->name());
+        }
+    }
 }
 
 // The state database under state_dir, or nothing stored (durability = none).
@@ -180,7 +195,7 @@ int run(const std::string& file) {
     }
     broker.restore(std::move(state));
     store->start();
-    std::vector<std::unique_ptr<fieldgate::transport::TcpListener>> listeners;
+    std::vector<std::unique_ptr<fieldgate::transport::Listener>> listeners;
     try {
         listeners = bind_listeners(running, pool, broker);
     } catch (const std::exception& e) {
@@ -189,6 +204,7 @@ int run(const std::string& file) {
     }
     fieldgate::broker::SysPublisher sys{broker, FIELDGATE_VERSION, std::chrono::seconds{10}};
     for (auto& l : listeners) l->start();
+    for (const auto& l : running.listeners) log_listening(l);
     pool.start();
     sys.start();
     log->info("running with {} worker(s)", pool.worker_count());
@@ -200,6 +216,7 @@ int run(const std::string& file) {
         if (ec) return;
         if (signal == SIGHUP) {
             reload(file, running, ++reloads);
+            reload_certificates(listeners, reloads);
             signals.async_wait(on_signal);
             return;
         }

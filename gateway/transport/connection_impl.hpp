@@ -1,20 +1,29 @@
-#include "gateway/transport/connection.hpp"
+#pragma once
+// Connection's members, for the translation units that instantiate it for
+// one stream type each (connection_tcp.cpp, connection_tls.cpp, connection_ws.cpp).
 
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
 #include "gateway/broker/session.hpp"
 #include "gateway/log/log.hpp"
 #include "gateway/mqtt/codec.hpp"
+#include "gateway/transport/connection.hpp"
+#include "gateway/transport/streams.hpp"
 
 namespace fieldgate::transport {
-namespace {
+namespace detail {
 
 constexpr std::size_t read_chunk = 4096;
 constexpr std::size_t max_read_per_wakeup = 256 * 1024;
 
-std::string describe_peer(const boost::asio::ip::tcp::socket& socket) {
+// TCP is read when the socket is readable, without a buffer held while idle.
+// TLS and WebSocket have their own framing to undo, so they are read with a
+// buffer in place.
+template <class Stream>
+inline constexpr bool reads_when_readable = std::is_same_v<Stream, TcpStream>;
+
+inline std::string describe_peer(const TcpStream& socket) {
     boost::system::error_code ec;
     const auto ep = socket.remote_endpoint(ec);
     if (ec) return "?";
@@ -22,16 +31,18 @@ std::string describe_peer(const boost::asio::ip::tcp::socket& socket) {
     return (address.is_v6() ? "[" + address.to_string() + "]" : address.to_string()) + ":" + std::to_string(ep.port());
 }
 
-}  // namespace
+}  // namespace detail
 
 template <class Stream>
 Connection<Stream>::Connection(Stream stream, broker::Broker& broker, std::size_t worker,
-                               const ConnectionSettings& settings)
+                               const ConnectionSettings& settings, broker::PeerInfo info, ConnectionSlot slot)
     : stream_(std::move(stream)),
       broker_(broker),
       worker_(worker),
       settings_(settings),
-      peer_(describe_peer(stream_)),
+      peer_(detail::describe_peer(socket_of(boost::beast::get_lowest_layer(stream_)))),
+      info_(std::move(info)),
+      slot_(std::move(slot)),
       parser_(settings.max_packet_size),
       connect_timer_(stream_.get_executor()),
       receive_timer_(stream_.get_executor()) {
@@ -44,12 +55,14 @@ template <class Stream>
 Connection<Stream>::~Connection() = default;
 
 template <class Stream>
-void Connection<Stream>::start() {
-    boost::system::error_code ignored;
-    stream_.non_blocking(true, ignored);
+void Connection<Stream>::start(std::chrono::steady_clock::time_point connect_deadline) {
+    if constexpr (detail::reads_when_readable<Stream>) {
+        boost::system::error_code ignored;
+        stream_.non_blocking(true, ignored);
+    }
     last_receive_ = std::chrono::steady_clock::now();
     // A socket that never sends CONNECT is closed [MQTT 5.0, 4.13].
-    connect_timer_.expires_after(settings_.connect_timeout);
+    connect_timer_.expires_at(connect_deadline);
     connect_timer_.async_wait([self = this->shared_from_this()](const boost::system::error_code& ec) {
         if (ec || self->session_ != nullptr || self->connecting_) return;
         log::get("broker")->info("{}: no CONNECT within the connect timeout, closing", self->peer_);
@@ -58,16 +71,44 @@ void Connection<Stream>::start() {
     read();
 }
 
-// Waits for the socket to become readable without a buffer, then reads what is
-// there: an idle connection holds no read buffer (about 0.7 KiB per idle
-// connection is the goal, issue 4).
+// TCP: waits for the socket to become readable without a buffer, then reads
+// what is there, so an idle connection holds no read buffer (about 0.7 KiB per
+// idle connection is the goal, issue 4).
 template <class Stream>
 void Connection<Stream>::read() {
     if (reading_ || closed_ || closing_ || connecting_) return;
     reading_ = true;
-    stream_.async_wait(Stream::wait_read, [self = this->shared_from_this()](const boost::system::error_code& ec) {
-        self->on_readable(ec);
-    });
+    if constexpr (detail::reads_when_readable<Stream>) {
+        stream_.async_wait(Stream::wait_read, [self = this->shared_from_this()](const boost::system::error_code& ec) {
+            self->on_readable(ec);
+        });
+    } else {
+        // Nothing else touches the parser while this read is under way: packets
+        // are processed only after it completes.
+        auto buffer = parser_.prepare(detail::read_chunk);
+        stream_.async_read_some(boost::asio::buffer(buffer.data(), buffer.size()),
+                                [self = this->shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
+                                    self->on_read(ec, n);
+                                });
+    }
+}
+
+template <class Stream>
+void Connection<Stream>::on_read(const boost::system::error_code& ec, std::size_t n) {
+    reading_ = false;
+    parser_.commit(n);
+    if constexpr (is_websocket<Stream>) {
+        if (!ec && stream_.got_text()) {
+            // MQTT travels in binary frames only [MQTT-6.0.0-1].
+            log::get("broker")->info("{}: WebSocket text frame, closing", peer_);
+            return fail();
+        }
+    }
+    if (ec) {
+        process();  // what arrived before the end still counts (a DISCONNECT, say)
+        return fail();
+    }
+    received(n);
 }
 
 template <class Stream>
@@ -77,8 +118,8 @@ void Connection<Stream>::on_readable(const boost::system::error_code& ec) {
     std::size_t total = 0;
     boost::system::error_code read_ec;
     // Bounded per wake-up, so that one busy client cannot starve the others on its worker.
-    while (total < max_read_per_wakeup) {
-        auto buffer = parser_.prepare(read_chunk);
+    while (total < detail::max_read_per_wakeup) {
+        auto buffer = parser_.prepare(detail::read_chunk);
         const std::size_t n = stream_.read_some(boost::asio::buffer(buffer.data(), buffer.size()), read_ec);
         parser_.commit(n);
         total += n;
@@ -88,8 +129,13 @@ void Connection<Stream>::on_readable(const boost::system::error_code& ec) {
         process();  // what arrived before the end still counts (a DISCONNECT, say)
         return fail();
     }
+    received(total);
+}
+
+template <class Stream>
+void Connection<Stream>::received(std::size_t n) {
     last_receive_ = std::chrono::steady_clock::now();
-    broker_.stats().bytes_received.fetch_add(total, std::memory_order_relaxed);
+    broker_.stats().bytes_received.fetch_add(n, std::memory_order_relaxed);
     process();
 }
 
@@ -178,11 +224,15 @@ void Connection<Stream>::write() {
     }
     writing_active_ = true;
     std::swap(writing_, output_);
-    boost::asio::async_write(stream_, boost::asio::buffer(writing_),
-                             [self = this->shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
-                                 self->broker_.stats().bytes_sent.fetch_add(n, std::memory_order_relaxed);
-                                 self->on_write(ec);
-                             });
+    auto on_written = [self = this->shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
+        self->broker_.stats().bytes_sent.fetch_add(n, std::memory_order_relaxed);
+        self->on_write(ec);
+    };
+    if constexpr (is_websocket<Stream>) {
+        stream_.async_write(boost::asio::buffer(writing_), std::move(on_written));  // one binary message
+    } else {
+        boost::asio::async_write(stream_, boost::asio::buffer(writing_), std::move(on_written));
+    }
 }
 
 template <class Stream>
@@ -200,6 +250,16 @@ void Connection<Stream>::close() {
     connecting_ = false;
     closing_ = true;
     write();
+}
+
+template <class Stream>
+void Connection<Stream>::close_after(std::chrono::milliseconds delay) {
+    session_ = nullptr;
+    connecting_ = true;  // reads stay paused meanwhile
+    connect_timer_.expires_after(delay);
+    connect_timer_.async_wait([self = this->shared_from_this()](const boost::system::error_code& ec) {
+        if (!ec && !self->closed_) self->close();
+    });
 }
 
 template <class Stream>
@@ -241,13 +301,25 @@ void Connection<Stream>::shut() {
     if (closed_) return;
     closed_ = true;
     broker_.stats().connections_open.fetch_sub(1, std::memory_order_relaxed);
+    slot_.release();
     connect_timer_.cancel();
     receive_timer_.cancel();
+    auto& socket = socket_of(boost::beast::get_lowest_layer(stream_));
+    if constexpr (is_websocket<Stream>) {
+        // A close we chose (all output written): the WebSocket closing
+        // handshake, bounded by the stream's timeout, then the socket.
+        if (closing_ && !writing_active_ && stream_.is_open()) {
+            stream_.async_close(boost::beast::websocket::close_code::normal,
+                                [self = this->shared_from_this()](const boost::system::error_code&) {
+                                    boost::system::error_code ignored;
+                                    socket_of(boost::beast::get_lowest_layer(self->stream_)).close(ignored);
+                                });
+            return;
+        }
+    }
     boost::system::error_code ignored;
-    stream_.shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
-    stream_.close(ignored);
+    socket.shutdown(TcpStream::shutdown_both, ignored);
+    socket.close(ignored);
 }
-
-template class Connection<boost::asio::ip::tcp::socket>;
 
 }  // namespace fieldgate::transport

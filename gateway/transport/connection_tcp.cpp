@@ -1,0 +1,5 @@
+#include "gateway/transport/connection_impl.hpp"
+
+namespace fieldgate::transport {
+template class Connection<TcpStream>;
+}  // namespace fieldgate::transport
