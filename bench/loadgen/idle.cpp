@@ -1,15 +1,12 @@
 // The idle-connections scenario: what a connection that has said CONNECT and
 // nothing since costs the broker in resident memory.
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cinttypes>
 #include <cstdio>
-#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
-#include <variant>
 #include <vector>
 
 #include "bench/loadgen/net.hpp"
@@ -19,18 +16,7 @@
 
 namespace fieldgate::bench {
 
-namespace {
-
 using namespace std::chrono_literals;
-
-enum class State : std::uint8_t { connecting, awaiting_connack, connected, failed };
-
-struct Slot {
-    std::unique_ptr<Connection> socket;
-    State state = State::connecting;
-};
-
-}  // namespace
 
 int run_idle(const IdleOptions& o) {
     const std::uint64_t fd_limit = raise_open_file_limit();
@@ -49,55 +35,52 @@ int run_idle(const IdleOptions& o) {
     }
 
     Poller poller;
-    std::vector<Slot> slots;
+    std::vector<std::unique_ptr<Opening>> slots;  // a failed one has no socket left
     slots.reserve(o.connections);
     std::size_t in_progress = 0;
     std::size_t connected = 0;
     std::size_t failed = 0;
     std::size_t closed_later = 0;
+    std::string first_error;
     const std::string tag = std::to_string(getpid());
 
-    auto give_up = [&](std::size_t i) {
-        Slot& s = slots[i];
-        if (s.state == State::connecting || s.state == State::awaiting_connack) --in_progress;
-        if (s.state == State::connected)
+    auto give_up = [&](std::size_t i, std::string why) {
+        Opening& s = *slots[i];
+        if (s.state() == Opening::State::open) {
             ++closed_later;
-        else
+        } else {
             ++failed;
-        s.state = State::failed;
-        poller.remove(s.socket->fd());
-        s.socket.reset();
+            if (s.in_progress()) --in_progress;
+        }
+        if (s.fd() >= 0) poller.remove(s.fd());
+        s.fail(std::move(why));
+        if (first_error.empty()) first_error = s.error();
     };
 
     auto on_event = [&](std::size_t i, std::uint32_t events) {
-        Slot& s = slots[i];
-        if (s.state == State::failed) return;
-        if (s.state == State::connecting) {
-            int err = 0;
-            socklen_t len = sizeof err;
-            getsockopt(s.socket->fd(), SOL_SOCKET, SO_ERROR, &err, &len);
-            if (err != 0 || (events & (EPOLLERR | EPOLLHUP)) != 0) return give_up(i);
-            const auto connect =
-                connect_packet(o.version, "fgbench-" + tag + "-idle-" + std::to_string(i), o.keep_alive);
-            s.socket->output().assign(connect.begin(), connect.end());
-            if (!s.socket->flush() || s.socket->unsent() > 0) return give_up(i);
-            s.state = State::awaiting_connack;
-            poller.modify(s.socket->fd(), i, EPOLLIN);
+        Opening& s = *slots[i];
+        if (s.state() == Opening::State::failed) return;
+        if (s.state() == Opening::State::open) {
+            Connection& c = *s.connection();
+            if (c.read(256) == Connection::ReadResult::closed) return give_up(i, "closed by the broker");
+            for (mqtt::DecodeResult r = c.next(); r.status != mqtt::DecodeStatus::need_more; r = c.next()) {
+                if (r.status == mqtt::DecodeStatus::error) return give_up(i, "undecodable packet");
+            }
             return;
         }
-        if (s.socket->read(256) == Connection::ReadResult::closed) return give_up(i);
-        for (;;) {
-            mqtt::DecodeResult r = s.socket->next();
-            if (r.status == mqtt::DecodeStatus::need_more) break;
-            if (r.status == mqtt::DecodeStatus::error) return give_up(i);
-            const auto* connack = std::get_if<mqtt::Connack>(&r.packet);
-            if (s.state == State::awaiting_connack && connack != nullptr) {
-                if (connack->reason_code != mqtt::ReasonCode::success) return give_up(i);
-                s.state = State::connected;
-                --in_progress;
-                ++connected;
-            }
+        const int fd = s.fd();
+        s.on_event(events);
+        if (s.state() == Opening::State::failed) {  // its socket is closed, which leaves the poller too
+            --in_progress;
+            ++failed;
+            if (first_error.empty()) first_error = s.error();
+            return;
         }
+        if (s.state() == Opening::State::open) {
+            --in_progress;
+            ++connected;
+        }
+        poller.modify(fd, i, s.events());
     };
 
     auto poll = [&](std::chrono::nanoseconds timeout) {
@@ -110,14 +93,16 @@ int run_idle(const IdleOptions& o) {
     // the broker's listen backlog never overflows (a dropped SYN costs 1 s).
     while (connected + failed < o.connections && now_ns() < deadline) {
         while (slots.size() < o.connections && in_progress < o.concurrency) {
-            const int fd = connect_nonblocking(o.endpoint);
-            if (fd < 0) {
-                std::fprintf(stderr, "fg_loadgen: connect: %s\n", std::strerror(-fd));
+            const std::size_t i = slots.size();
+            slots.push_back(std::make_unique<Opening>(
+                o.endpoint, connect_packet(o.version, "fgbench-" + tag + "-idle-" + std::to_string(i), o.keep_alive),
+                o.version, o.tls));
+            Opening& s = *slots.back();
+            if (s.state() == Opening::State::failed) {
+                std::fprintf(stderr, "fg_loadgen: %s\n", s.error().c_str());
                 return 1;
             }
-            slots.push_back({std::make_unique<Connection>(fd, 1024), State::connecting});
-            slots.back().socket->set_version(o.version);
-            poller.add(fd, slots.size() - 1, EPOLLOUT);
+            poller.add(s.fd(), i, s.events());
             ++in_progress;
         }
         poll(10ms);
@@ -144,6 +129,7 @@ int run_idle(const IdleOptions& o) {
         "scenario=idle connections=%zu connected=%zu refused=%zu closed_by_broker=%zu connect_s=%.2f"
         " rss_base_kib=%" PRIu64 " rss_kib=%" PRIu64 " rss_per_conn_kib=%.3f\n",
         o.connections, connected, failed, closed_later, connect_seconds, base_kib, rss_kib, per_conn_kib);
+    if (!first_error.empty()) std::fprintf(stderr, "fg_loadgen: idle: first failure: %s\n", first_error.c_str());
     return connected == o.connections ? 0 : 1;
 }
 

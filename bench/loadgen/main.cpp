@@ -9,11 +9,18 @@
 //   fanout   10 publishers -> 10 subscribers on bench/#, QoS 0, flat out
 //   latency  1 -> 1, QoS 1, 10,000 msg/s; percentiles of delivery latency
 //   idle     10,000 connections that only CONNECT; broker RSS per connection
+//   handshake  new connections, 16 at a time, each CONNECT, CONNACK,
+//            DISCONNECT; connections per second and broker CPU per connection
+//
+// With --tls-ca FILE every connection of any scenario is TLS (1.3, or
+// --tls-version 1.2), trusting only FILE and never resuming a session.
 #include <CLI/CLI.hpp>
 
+#include <csignal>
 #include <cstdio>
 #include <exception>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -52,14 +59,20 @@ int main(int argc, char** argv) {
     std::optional<double> rate, warmup, duration, drain, settle, hold;
     std::optional<std::string> filter;
     std::optional<bool> spin;
+    std::string tls_ca;
+    std::string tls_version = "1.3";
 
     app.add_option("--host", host, "broker address (IPv4)")->capture_default_str();
     app.add_option("--port", port, "broker port")->required();
-    app.add_option("--scenario", scenario, "qos0|qos1|fanout|latency|idle")
+    app.add_option("--scenario", scenario, "qos0|qos1|fanout|latency|idle|handshake")
         ->required()
-        ->check(CLI::IsMember({"qos0", "qos1", "fanout", "latency", "idle"}));
+        ->check(CLI::IsMember({"qos0", "qos1", "fanout", "latency", "idle", "handshake"}));
     app.add_option("--mqtt", protocol, "protocol version: 3.1.1 or 5")->check(CLI::IsMember({"3.1.1", "5"}));
     app.add_option("--broker-pid", broker_pid, "broker process to sample (/proc/PID/stat, status)");
+    app.add_option("--tls-ca", tls_ca, "connect over TLS, trusting this CA (PEM)")->check(CLI::ExistingFile);
+    app.add_option("--tls-version", tls_version, "with --tls-ca: 1.3 or 1.2")
+        ->check(CLI::IsMember({"1.2", "1.3"}))
+        ->capture_default_str();
     add_override(app, "--publishers", publishers)->check(CLI::Range(1, 1000));
     add_override(app, "--subscribers", subscribers)->check(CLI::Range(1, 1000));
     add_override(app, "--filter", filter, "subscribers' topic filter (publisher i sends to bench/i)");
@@ -76,7 +89,8 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(0.0, 600.0));
     add_override(app, "--spin", spin, "poll without sleeping (default: on)");
     add_override(app, "--connections", connections, "idle: connections to open")->check(CLI::Range(1, 1'000'000));
-    add_override(app, "--concurrency", concurrency, "idle: handshakes at once")->check(CLI::Range(1, 10'000));
+    add_override(app, "--concurrency", concurrency, "idle, handshake: connections opening at once")
+        ->check(CLI::Range(1, 10'000));
     add_override(app, "--settle", settle, "idle: seconds between the last CONNACK and the RSS reading")
         ->check(CLI::Range(0.0, 600.0));
     add_override(app, "--hold", hold, "idle: seconds to keep the connections open afterwards")
@@ -87,13 +101,33 @@ int main(int argc, char** argv) {
         return app.exit(e) == 0 ? 0 : 2;
     }
 
+    // OpenSSL writes to its sockets without MSG_NOSIGNAL: a broker that closed
+    // first must not end the generator with SIGPIPE.
+    std::signal(SIGPIPE, SIG_IGN);
     try {
         const sockaddr_in endpoint = bench::make_endpoint(host, port);
         const auto version = protocol == "5" ? mqtt::ProtocolVersion::v5 : mqtt::ProtocolVersion::v3_1_1;
+        std::unique_ptr<bench::TlsContext> tls;
+        if (!tls_ca.empty()) {
+            tls = std::make_unique<bench::TlsContext>(
+                tls_ca, tls_version == "1.2" ? bench::TlsVersion::tls1_2 : bench::TlsVersion::tls1_3);
+        }
+        if (scenario == "handshake") {
+            bench::HandshakeOptions o;
+            o.endpoint = endpoint;
+            o.version = version;
+            o.tls = tls.get();
+            o.broker_pid = broker_pid;
+            override_with(o.concurrency, concurrency);
+            override_with(o.warmup, warmup);
+            override_with(o.duration, duration);
+            return bench::run_handshake(o);
+        }
         if (scenario == "idle") {
             bench::IdleOptions o;
             o.endpoint = endpoint;
             o.version = version;
+            o.tls = tls.get();
             o.broker_pid = broker_pid;
             override_with(o.connections, connections);
             override_with(o.concurrency, concurrency);
@@ -105,6 +139,7 @@ int main(int argc, char** argv) {
         o.name = scenario;
         o.endpoint = endpoint;
         o.version = version;
+        o.tls = tls.get();
         o.broker_pid = broker_pid;
         if (scenario == "qos1" || scenario == "latency") o.qos = mqtt::QoS::at_least_once;
         if (scenario == "fanout") {

@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
@@ -82,6 +83,30 @@ double own_cpu_seconds() {
     rusage usage{};
     getrusage(RUSAGE_SELF, &usage);
     return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+WindowSample sample_window(pid_t broker_pid) {
+    WindowSample s;
+    if (broker_pid > 0) s.broker = sample_process(broker_pid);
+    s.own_cpu_seconds = own_cpu_seconds();
+    s.cores = sample_cores(broker_pid);
+    return s;
+}
+
+WindowUsage usage_between(const WindowSample& begin, const WindowSample& end) {
+    WindowUsage u;
+    u.own_cpu_seconds = end.own_cpu_seconds - begin.own_cpu_seconds;
+    if (begin.broker && end.broker) {
+        u.broker_cpu_seconds = end.broker->cpu_seconds - begin.broker->cpu_seconds;
+        u.broker_rss_kib = end.broker->rss_kib;
+    }
+    if (begin.cores && end.cores) {
+        const double others = end.cores->busy_seconds - begin.cores->busy_seconds - u.own_cpu_seconds -
+                              std::max(u.broker_cpu_seconds, 0.0);
+        u.others_cpu_seconds = std::max(others, 0.0);
+        u.steal_seconds = end.cores->steal_seconds - begin.cores->steal_seconds;
+    }
+    return u;
 }
 
 std::uint64_t raise_open_file_limit() {

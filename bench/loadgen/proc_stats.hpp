@@ -28,6 +28,25 @@ std::optional<CoreSample> sample_cores(pid_t pid);
 // CPU seconds (user + system) this process has used so far.
 double own_cpu_seconds();
 
+// What the broker, this process and everything else used of their cores
+// between two samples: the edges of a measured window.
+struct WindowSample {
+    std::optional<ProcessSample> broker;
+    std::optional<CoreSample> cores;
+    double own_cpu_seconds = 0;
+};
+WindowSample sample_window(pid_t broker_pid);  // broker_pid 0: the broker is not sampled
+
+struct WindowUsage {
+    double broker_cpu_seconds = -1;  // -1 when the broker was not sampled
+    std::uint64_t broker_rss_kib = 0;
+    double own_cpu_seconds = 0;
+    double others_cpu_seconds = -1;  // other processes on the cores; -1 when unknown
+    double steal_seconds = -1;
+};
+// Clock-tick granularity on every side: a few percent either way.
+WindowUsage usage_between(const WindowSample& begin, const WindowSample& end);
+
 // Raises this process's RLIMIT_NOFILE soft limit to the hard limit; returns
 // the soft limit in force afterwards.
 std::uint64_t raise_open_file_limit();

@@ -11,6 +11,8 @@
 
 namespace fieldgate::bench {
 
+class TlsContext;
+
 // Publishers -> broker -> subscribers. Publisher i sends to `bench/i`; every
 // subscriber subscribes to `filter`. Flat out, each publisher keeps at most
 // `window` messages on their way to the subscribers (so neither broker is
@@ -21,6 +23,7 @@ struct TrafficOptions {
     std::string name = "traffic";
     sockaddr_in endpoint{};
     mqtt::ProtocolVersion version = mqtt::ProtocolVersion::v3_1_1;
+    const TlsContext* tls = nullptr;  // every connection over TLS when set
     std::size_t publishers = 1;
     std::size_t subscribers = 1;
     std::string filter = "bench/0";
@@ -46,6 +49,7 @@ struct TrafficOptions {
 struct IdleOptions {
     sockaddr_in endpoint{};
     mqtt::ProtocolVersion version = mqtt::ProtocolVersion::v3_1_1;
+    const TlsContext* tls = nullptr;
     std::size_t connections = 10'000;
     std::size_t concurrency = 64;
     std::uint16_t keep_alive = 600;
@@ -55,9 +59,26 @@ struct IdleOptions {
     pid_t broker_pid = 0;
 };
 
+// New connections one after another, `concurrency` at a time, as fast as the
+// broker takes them: TCP connect, a full TLS handshake when there is a
+// TlsContext (never a resumed session), CONNECT, CONNACK, DISCONNECT, and the
+// broker's close. Counts the CONNACKs in the measured window and the broker's
+// CPU time over it; the latency is from connect() to CONNACK.
+struct HandshakeOptions {
+    sockaddr_in endpoint{};
+    mqtt::ProtocolVersion version = mqtt::ProtocolVersion::v3_1_1;
+    const TlsContext* tls = nullptr;
+    std::size_t concurrency = 16;
+    double warmup = 1;
+    double duration = 5;
+    double timeout = 5;  // for one connection, from connect() to the broker's close
+    pid_t broker_pid = 0;
+};
+
 // Each prints one line of key=value pairs on stdout and returns the exit code
 // (0, or 1 when the run failed, with the reason on stderr).
 int run_traffic(const TrafficOptions& options);
 int run_idle(const IdleOptions& options);
+int run_handshake(const HandshakeOptions& options);
 
 }  // namespace fieldgate::bench

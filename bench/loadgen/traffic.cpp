@@ -133,6 +133,7 @@ private:
     std::uint64_t stalls_ = 0;
     std::uint64_t acked_ = 0;
     LatencyHistogram latency_;
+    std::string tls_;  // what the first connection negotiated
     std::string error_;
 };
 
@@ -140,7 +141,10 @@ void TrafficRun::open_connections() {
     auto open = [&](Role role, std::size_t index, const std::string& id) {
         const int fd = connect_blocking(o_.endpoint);
         if (fd < 0) throw std::runtime_error("connect: " + std::string(std::strerror(-fd)));
-        Conn conn{std::make_unique<Connection>(fd), role, index};
+        Conn conn{std::make_unique<Connection>(fd, 1u << 20, o_.tls), role, index};
+        std::string error;
+        if (!conn.socket->handshake_blocking(10s, error)) throw std::runtime_error(error);
+        if (tls_.empty()) tls_ = conn.socket->tls_summary();
         conn.socket->set_version(o_.version);
         const auto connect = connect_packet(o_.version, id, 600);
         conn.socket->output().assign(connect.begin(), connect.end());
@@ -347,12 +351,8 @@ int TrafficRun::run() {
     const std::int64_t drain_cap = window_end_ns_ + to_ns(max_drain_seconds);
     Counters at_begin;
     Counters at_end;
-    std::optional<ProcessSample> broker_begin;
-    std::optional<ProcessSample> broker_end;
-    std::optional<CoreSample> cores_begin;
-    std::optional<CoreSample> cores_end;
-    double own_begin = 0;
-    double own_end = 0;
+    WindowSample sample_begin;
+    WindowSample sample_end;
     std::uint64_t behind = 0;
 
     // Bounded by drain_cap: every turn either sends, waits for the socket, or
@@ -362,16 +362,12 @@ int TrafficRun::run() {
         if (!measuring_ && now >= window_begin_ns_) {
             measuring_ = true;
             at_begin = counters();
-            if (o_.broker_pid > 0) broker_begin = sample_process(o_.broker_pid);
-            own_begin = own_cpu_seconds();
-            cores_begin = sample_cores(o_.broker_pid);
+            sample_begin = sample_window(o_.broker_pid);
         }
         if (measuring_ && !stopped_ && now >= window_end_ns_) {
             stopped_ = true;
             at_end = counters();
-            if (o_.broker_pid > 0) broker_end = sample_process(o_.broker_pid);
-            own_end = own_cpu_seconds();
-            cores_end = sample_cores(o_.broker_pid);
+            sample_end = sample_window(o_.broker_pid);
             window_end_ns_ = now;
             const std::uint64_t d = due(now) * publishers_.size();
             behind = o_.rate > 0 && d > at_end.sent ? d - at_end.sent : 0;
@@ -422,21 +418,8 @@ int TrafficRun::run() {
     const std::uint64_t delivered = at_end.delivered - at_begin.delivered;
     const std::uint64_t expected = total.sent * o_.subscribers;
     const std::uint64_t lost = expected > delivered_ ? expected - delivered_ : 0;
-    double broker_cpu = -1;
-    std::uint64_t rss = 0;
-    if (broker_begin && broker_end) {
-        broker_cpu = broker_end->cpu_seconds - broker_begin->cpu_seconds;
-        rss = broker_end->rss_kib;
-    }
-    double others = -1;
-    double steal = -1;
-    if (cores_begin && cores_end) {
-        // Clock-tick granularity on both sides: a few percent either way.
-        others =
-            cores_end->busy_seconds - cores_begin->busy_seconds - (own_end - own_begin) - std::max(broker_cpu, 0.0);
-        others = std::max(others, 0.0);
-        steal = cores_end->steal_seconds - cores_begin->steal_seconds;
-    }
+    const WindowUsage usage = usage_between(sample_begin, sample_end);
+    const double broker_cpu = usage.broker_cpu_seconds;
     // CPU per delivered message: "inf" when the broker worked and delivered
     // nothing, -1 when it was not sampled.
     std::string per_message = "-1";
@@ -450,15 +433,16 @@ int TrafficRun::run() {
                 " delivered=%" PRIu64 " msgs_per_s=%.0f lost=%" PRIu64 " gaps=%" PRIu64 " duplicates=%" PRIu64
                 " stalls=%" PRIu64 " behind=%" PRIu64 " samples=%" PRIu64
                 " p50_us=%.1f p90_us=%.1f p99_us=%.1f max_us=%.1f broker_cpu_s=%.3f broker_cpu_pct=%.1f"
-                " cpu_us_per_msg=%s broker_rss_kib=%" PRIu64 " gen_cpu_pct=%.1f others_cpu_pct=%.1f steal_pct=%.1f\n",
+                " cpu_us_per_msg=%s broker_rss_kib=%" PRIu64 " gen_cpu_pct=%.1f others_cpu_pct=%.1f steal_pct=%.1f"
+                " tls=%s\n",
                 o_.name.c_str(), o_.publishers, o_.subscribers, static_cast<int>(o_.qos), o_.payload, o_.rate, seconds,
                 at_end.sent - at_begin.sent, delivered, static_cast<double>(delivered) / seconds, lost, gaps_,
                 duplicates_, stalls_, behind, latency_.count(), us(latency_.percentile(0.50)),
                 us(latency_.percentile(0.90)), us(latency_.percentile(0.99)), us(latency_.max()), broker_cpu,
                 broker_cpu >= 0 ? 100 * broker_cpu / seconds : -1,
-                per_message.c_str(), rss,
-                100 * (own_end - own_begin) / seconds, others >= 0 ? 100 * others / seconds : -1,
-                steal >= 0 ? 100 * steal / seconds : -1);
+                per_message.c_str(), usage.broker_rss_kib, 100 * usage.own_cpu_seconds / seconds,
+                usage.others_cpu_seconds >= 0 ? 100 * usage.others_cpu_seconds / seconds : -1,
+                usage.steal_seconds >= 0 ? 100 * usage.steal_seconds / seconds : -1, tls_.c_str());
     return 0;
 }
 
