@@ -7,13 +7,26 @@
 #   bench/compare.sh                      # or: make bench
 #   RUNS=5 DURATION=10 bench/compare.sh   # longer, steadier
 #   SCENARIOS="qos0 latency" bench/compare.sh
+#   SCENARIOS="tls-handshake tls-qos0" bench/compare.sh   # TLS only, ~2 minutes
+#
+# Scenarios: qos0 qos1 fanout latency idle (fg_loadgen's), handshake (new
+# connections per second: connect, CONNECT, CONNACK, DISCONNECT, the broker's
+# close; 16 at a time), and any of them over TLS as tls-NAME (TLS 1.3) or
+# tls12-NAME (TLS 1.2): the broker then has only an mqtts listener (fieldgate
+# type = "mqtts"; mosquitto certfile/keyfile), with a throwaway CA and server
+# certificate made with openssl in the run's temporary directory. Each broker
+# keeps its own TLS defaults (ciphers, groups, session tickets); the generator
+# offers OpenSSL's defaults for the one version, verifies the certificate
+# against the CA and never resumes a session, so every handshake is a full
+# one. The table says what was negotiated.
 #
 # Settings (environment, defaults in brackets):
 #   RUNS [3]            runs per broker and scenario, alternating the brokers
 #   DURATION [5]        seconds measured per throughput run, after WARMUP [1]
 #   IDLE_CONNECTIONS [10000]
 #   BROKER_CORE [0], GEN_CORE [1]
-#   SCENARIOS ["qos0 qos1 fanout latency idle"]
+#   SCENARIOS ["qos0 qos1 fanout latency idle tls-handshake tls-qos0"]
+#   TLS_KEY [rsa2048]   the certificates' keys: rsa2048 or p256 (ECDSA P-256)
 #   NULL_CHECK [1]      also run each traffic scenario once against
 #                       fg_null_forwarder: the ceiling the generator can measure
 #   QUIET_PCT [15], QUIET_WAIT [6]  before a run, wait up to QUIET_WAIT half
@@ -22,7 +35,8 @@
 #   NOISE_PCT [25], RETRIES [1]  run again when other processes took more
 #                       than NOISE_PCT % of a core during the measured window
 #   EXTRA_BUDGET [150]  seconds that waiting for quiet and runs done again may
-#                       add in all (the whole script stays under ~7 minutes)
+#                       add in all (the whole script stays under ~9 minutes,
+#                       a TLS-only run as above under ~4)
 #   OUT                 raw results file [build/release/bench/compare-DATE.txt]
 #
 # Broker CPU is utime+stime from /proc/PID/stat over the measured window; RSS
@@ -39,7 +53,8 @@ WARMUP=${WARMUP:-1}
 IDLE_CONNECTIONS=${IDLE_CONNECTIONS:-10000}
 BROKER_CORE=${BROKER_CORE:-0}
 GEN_CORE=${GEN_CORE:-1}
-SCENARIOS=${SCENARIOS:-"qos0 qos1 fanout latency idle"}
+SCENARIOS=${SCENARIOS:-"qos0 qos1 fanout latency idle tls-handshake tls-qos0"}
+TLS_KEY=${TLS_KEY:-rsa2048}
 NULL_CHECK=${NULL_CHECK:-1}
 QUIET_PCT=${QUIET_PCT:-15}
 QUIET_WAIT=${QUIET_WAIT:-6}
@@ -50,11 +65,36 @@ OUT=${OUT:-$ROOT/build/release/bench/compare-$(date +%Y%m%d-%H%M%S).txt}
 
 die() { echo "compare.sh: $*" >&2; exit 2; }
 
+# A scenario's name without its TLS prefix (tls-qos0 -> qos0), and the TLS
+# version it asks for (empty for none).
+base_of() { local s=${1#tls12-}; echo "${s#tls-}"; }
+tls_of() {
+    case $1 in
+        tls12-*) echo 1.2 ;;
+        tls-*) echo 1.3 ;;
+        *) echo "" ;;
+    esac
+}
+
 # --- prerequisites ----------------------------------------------------------
 command -v mosquitto >/dev/null || die "mosquitto is not installed (apt-get install mosquitto)"
 command -v taskset >/dev/null || die "taskset is not installed (util-linux)"
 command -v ss >/dev/null || die "ss is not installed (iproute2)"
 (( $(nproc) >= 2 )) || die "needs two cores: one for the broker, one for the generator"
+for scenario in $SCENARIOS; do
+    case $(base_of "$scenario") in
+        qos0 | qos1 | fanout | latency | idle | handshake) ;;
+        *) die "unknown scenario $scenario" ;;
+    esac
+done
+case $TLS_KEY in
+    rsa2048) KEY_ARGS=(-newkey rsa:2048); KEY_NAME="RSA 2048" ;;
+    p256) KEY_ARGS=(-newkey ec -pkeyopt ec_paramgen_curve:P-256); KEY_NAME="ECDSA P-256" ;;
+    *) die "TLS_KEY must be rsa2048 or p256" ;;
+esac
+USES_TLS=0
+for scenario in $SCENARIOS; do [[ -n $(tls_of "$scenario") ]] && USES_TLS=1; done
+if (( USES_TLS )); then command -v openssl >/dev/null || die "openssl is not installed"; fi
 
 cd "$ROOT"
 [[ -f build/release/build.ninja ]] || cmake --preset release >/dev/null
@@ -80,6 +120,39 @@ trap cleanup EXIT
 mkdir -p "$(dirname "$OUT")"
 : >"$OUT"
 
+# --- certificates -------------------------------------------------------------
+# A CA and a server certificate for 127.0.0.1 signed by it, both with TLS_KEY
+# keys; the brokers send the server certificate alone, the generator trusts
+# the CA. mosquitto, started as root, drops to its own user and must still
+# read them: the directory and files are readable by all (throwaway keys).
+TLS_DIR=$WORK/tls
+make_certificates() {
+    [[ -n $WORK && -d $WORK ]] || die "no work directory"
+    mkdir -p "$TLS_DIR"
+    chmod 711 "$WORK"
+    printf '%s\n' '[req]' 'distinguished_name = dn' 'prompt = no' '[dn]' 'CN = placeholder' \
+        '[ca_ext]' 'basicConstraints = critical,CA:TRUE' 'keyUsage = critical,keyCertSign' \
+        'subjectKeyIdentifier = hash' \
+        '[server_ext]' 'basicConstraints = critical,CA:FALSE' 'keyUsage = critical,digitalSignature,keyEncipherment' \
+        'extendedKeyUsage = serverAuth' 'subjectAltName = DNS:localhost,IP:127.0.0.1' \
+        'authorityKeyIdentifier = keyid' >"$TLS_DIR/openssl.cnf"
+    local cnf=$TLS_DIR/openssl.cnf
+    if ! {
+        timeout 60 openssl req -x509 -config "$cnf" -extensions ca_ext "${KEY_ARGS[@]}" -nodes \
+            -keyout "$TLS_DIR/ca.key" -out "$TLS_DIR/ca.crt" -days 2 -subj /CN=fieldgate-bench-ca &&
+            timeout 60 openssl req -new -config "$cnf" "${KEY_ARGS[@]}" -nodes \
+                -keyout "$TLS_DIR/server.key" -out "$TLS_DIR/server.csr" -subj /CN=localhost &&
+            timeout 60 openssl x509 -req -in "$TLS_DIR/server.csr" -CA "$TLS_DIR/ca.crt" -CAkey "$TLS_DIR/ca.key" \
+                -set_serial 1 -extfile "$cnf" -extensions server_ext -days 2 -out "$TLS_DIR/server.crt"
+    } >"$WORK/openssl.log" 2>&1; then
+        cat "$WORK/openssl.log" >&2
+        die "openssl could not make the certificates"
+    fi
+    chmod 755 "$TLS_DIR"
+    chmod 644 "$TLS_DIR/ca.crt" "$TLS_DIR/server.crt" "$TLS_DIR/server.key"
+}
+if (( USES_TLS )); then make_certificates; fi
+
 # --- brokers ----------------------------------------------------------------
 listening() { [[ -n $(ss -Hltn "sport = :$1" 2>/dev/null) ]]; }
 
@@ -95,14 +168,20 @@ free_port() {
     die "no free port found"
 }
 
-# start_broker KIND: sets PORT and BROKER_PID; the broker runs on BROKER_CORE.
+# start_broker KIND [TLS]: sets PORT and BROKER_PID; the broker runs on
+# BROKER_CORE with one listener: MQTT, or MQTT over TLS when TLS is 1.
 start_broker() {
-    local kind=$1 http
+    local kind=$1 tls=${2:-0} http listener tls_lines=
     PORT=$(free_port)
     case $kind in
         fieldgate)
             http=$(free_port)
             mkdir -p "$WORK/state"
+            listener="bind = \"127.0.0.1:$PORT\""
+            if (( tls )); then
+                listener=$(printf 'type = "mqtts"\n%s\ncert = "%s"\nkey = "%s"' "$listener" \
+                    "$TLS_DIR/server.crt" "$TLS_DIR/server.key")
+            fi
             cat >"$WORK/fieldgate.toml" <<EOF
 [gateway]
 workers = 1
@@ -110,7 +189,7 @@ state_dir = "$WORK/state"
 log_level = "warn"
 
 [[listener]]
-bind = "127.0.0.1:$PORT"
+$listener
 
 [http]
 bind = "127.0.0.1:$http"
@@ -126,8 +205,12 @@ EOF
             taskset -c "$BROKER_CORE" "$BIN/fieldgate" -c "$WORK/fieldgate.toml" >>"$WORK/fieldgate.log" 2>&1 &
             ;;
         mosquitto)
+            if (( tls )); then
+                tls_lines=$(printf 'certfile %s\nkeyfile %s' "$TLS_DIR/server.crt" "$TLS_DIR/server.key")
+            fi
             cat >"$WORK/mosquitto.conf" <<EOF
 listener $PORT 127.0.0.1
+$tls_lines
 allow_anonymous true
 persistence false
 max_inflight_messages 64
@@ -220,29 +303,34 @@ run_one() {
         break
     done
     echo "$kind $LINE" >>"$OUT"
-    printf '  %-9s %-7s %s\n' "$kind" "$scenario" "$(summary "$LINE")" >&2
+    printf '  %-9s %-13s %s\n' "$kind" "$scenario" "$(summary "$LINE")" >&2
 }
 
 # attempt_one KIND SCENARIO: sets LINE; false (with the failure recorded) when
 # the broker or the generator failed.
 attempt_one() {
-    local kind=$1 scenario=$2 rc limit args=()
+    local kind=$1 scenario=$2 rc limit base tls args=()
+    base=$(base_of "$scenario")
+    tls=$(tls_of "$scenario")
     LINE=
     wait_quiet
-    if ! start_broker "$kind"; then
+    if ! start_broker "$kind" "$([[ -n $tls ]] && echo 1 || echo 0)"; then
         echo "$kind scenario=$scenario run_failed=start" >>"$OUT"
         return 1
     fi
-    if [[ $scenario == idle ]]; then
-        args=(--connections "$IDLE_CONNECTIONS")
+    [[ -n $tls ]] && args+=(--tls-ca "$TLS_DIR/ca.crt" --tls-version "$tls")
+    if [[ $base == idle ]]; then
+        args+=(--connections "$IDLE_CONNECTIONS")
         limit=120
     else
-        args=(--duration "$DURATION" --warmup "$WARMUP")
+        args+=(--duration "$DURATION" --warmup "$WARMUP")
         limit=$(awk -v w="$WARMUP" -v d="$DURATION" 'BEGIN { printf "%d", w + d + 41 }')
     fi
     rc=0
-    LINE=$(taskset -c "$GEN_CORE" timeout "$limit" "$BIN/fg_loadgen" --port "$PORT" --scenario "$scenario" \
+    LINE=$(taskset -c "$GEN_CORE" timeout "$limit" "$BIN/fg_loadgen" --port "$PORT" --scenario "$base" \
         --broker-pid "$BROKER_PID" "${args[@]}" 2>>"$WORK/loadgen.log") || rc=$?
+    # Filed under this script's name for the scenario (tls-qos0, not qos0).
+    if [[ -n $LINE ]]; then LINE="scenario=$scenario ${LINE#scenario=* }"; fi
     if ! kill -0 "$BROKER_PID" 2>/dev/null; then
         echo "$kind scenario=$scenario run_failed=broker-exited" >>"$OUT"
         echo "compare.sh: $kind exited during $scenario: $(tail -1 "$WORK/$kind.log" 2>/dev/null)" >&2
@@ -265,8 +353,15 @@ field() {  # field NAME LINE
 }
 
 summary() {
-    if [[ $(field scenario "$1") == idle ]]; then
+    local base
+    base=$(base_of "$(field scenario "$1")")
+    if [[ $base == idle ]]; then
         echo "connected=$(field connected "$1") rss_per_conn_kib=$(field rss_per_conn_kib "$1")"
+    elif [[ $base == handshake ]]; then
+        echo "handshakes/s=$(field handshakes_per_s "$1") cpu_us/handshake=$(field cpu_us_per_handshake "$1")" \
+            "p50=$(field p50_us "$1")us failed=$(field failed "$1") $(field tls "$1")" \
+            "broker_cpu=$(field broker_cpu_pct "$1")% gen_cpu=$(field gen_cpu_pct "$1")%" \
+            "others=$(field others_cpu_pct "$1")%"
     else
         echo "msg/s=$(field msgs_per_s "$1") cpu_us/msg=$(field cpu_us_per_msg "$1") p50=$(field p50_us "$1")us" \
             "p99=$(field p99_us "$1")us lost=$(field lost "$1") broker_cpu=$(field broker_cpu_pct "$1")%" \
@@ -283,7 +378,10 @@ for scenario in $SCENARIOS; do
         if (( run % 2 )); then order="fieldgate mosquitto"; else order="mosquitto fieldgate"; fi
         for kind in $order; do run_one "$kind" "$scenario"; done
     done
-    if [[ $NULL_CHECK == 1 && $scenario != idle ]]; then run_one null "$scenario"; fi
+    # The null forwarder speaks no TLS, and has nothing to show for handshakes.
+    case $scenario in
+        qos0 | qos1 | fanout | latency) if [[ $NULL_CHECK == 1 ]]; then run_one null "$scenario"; fi ;;
+    esac
 done
 echo "compare.sh: load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
@@ -356,11 +454,53 @@ row "QoS 1 at 10k msg/s, latency p90 us" latency p90_us 1 "" null
 row "QoS 1 at 10k msg/s, latency p99 us" latency p99_us 1 "" null
 row "QoS 1 at 10k msg/s, broker CPU us/msg" latency cpu_us_per_msg 2 "<=0.333"
 row "$(fmt "$IDLE_CONNECTIONS" 0) idle connections, RSS KiB/connection" idle rss_per_conn_kib 2 "<=1"
+# New connections, and everything over TLS: figures without targets.
+for s in $SCENARIOS; do
+    case $(tls_of "$s") in
+        1.3) over=" over TLS 1.3"; hs="TLS 1.3 full handshakes" ;;
+        1.2) over=" over TLS 1.2"; hs="TLS 1.2 full handshakes" ;;
+        *) [[ $s == handshake ]] || continue; over=; hs="New TCP connections" ;;
+    esac
+    case $(base_of "$s") in
+        handshake)
+            row "$hs/s (each: connect, CONNECT, CONNACK, DISCONNECT; 16 at a time)" "$s" handshakes_per_s 0 ""
+            row "$hs, broker CPU us/connection" "$s" cpu_us_per_handshake 1 "" ;;
+        qos0) row "QoS 0 1->1$over, delivered msg/s" "$s" msgs_per_s 0 ""
+            row "QoS 0 1->1$over, broker CPU us/msg" "$s" cpu_us_per_msg 3 "" ;;
+        qos1) row "QoS 1 1->1 (64 in flight)$over, delivered msg/s" "$s" msgs_per_s 0 ""
+            row "QoS 1 1->1$over, broker CPU us/msg" "$s" cpu_us_per_msg 3 "" ;;
+        fanout) row "Fan-out 10->10 bench/#$over, delivered msg/s" "$s" msgs_per_s 0 ""
+            row "Fan-out$over, broker CPU us/msg" "$s" cpu_us_per_msg 3 "" ;;
+        latency) row "QoS 1 at 10k msg/s$over, latency p50 us" "$s" p50_us 1 ""
+            row "QoS 1 at 10k msg/s$over, latency p99 us" "$s" p99_us 1 ""
+            row "QoS 1 at 10k msg/s$over, broker CPU us/msg" "$s" cpu_us_per_msg 2 "" ;;
+        idle) row "$(fmt "$IDLE_CONNECTIONS" 0) idle connections$over, RSS KiB/connection" "$s" rss_per_conn_kib 2 "" ;;
+    esac
+done
 echo
+if (( USES_TLS )); then
+    tls_line=
+    for s in $SCENARIOS; do
+        [[ -n $(tls_of "$s") ]] || continue
+        tls_line+="$s fieldgate $(values fieldgate "$s" tls | head -1) mosquitto $(values mosquitto "$s" tls | head -1); "
+    done
+    echo "TLS: $KEY_NAME keys (a CA and a server certificate it signed; the brokers send the server certificate" \
+        "alone, the generator verifies it against the CA). Negotiated (version/cipher/group): $tls_line"
+    hs_line=
+    for s in $SCENARIOS; do
+        [[ $(base_of "$s") == handshake ]] || continue
+        hs_line+="$s fieldgate $(fmt "$(med fieldgate "$s" sessions_per_handshake)" 2)"
+        hs_line+=" / mosquitto $(fmt "$(med mosquitto "$s" sessions_per_handshake)" 2) sessions offered,"
+        hs_line+=" failed $(sum_field fieldgate "$s" failed) / $(sum_field mosquitto "$s" failed),"
+        hs_line+=" resumed $(sum_field fieldgate "$s" resumed) / $(sum_field mosquitto "$s" resumed); "
+    done
+    [[ -n $hs_line ]] && echo "Per handshake (fieldgate / mosquitto; sessions are tickets the broker hands out, never used):" \
+        "$hs_line"
+fi
 cpu_line=
 others_line=
-for s in qos0 qos1 fanout latency; do
-    [[ " $SCENARIOS " == *" $s "* ]] || continue
+for s in $SCENARIOS; do
+    [[ $(base_of "$s") == idle ]] && continue
     cpu_line+="$s fieldgate $(fmt "$(med fieldgate $s broker_cpu_pct)" 0)% mosquitto $(fmt "$(med mosquitto $s broker_cpu_pct)" 0)%; "
     others_line+="$s $(fmt "$(med fieldgate $s others_cpu_pct)" 0)% / $(fmt "$(med mosquitto $s others_cpu_pct)" 0)%; "
 done
@@ -369,7 +509,7 @@ echo "Other processes' CPU on the two cores during the window (% of a core, medi
     "$others_line(above ~10% the figures are noisy)"
 lost_line=
 for s in $SCENARIOS; do
-    [[ $s == idle ]] && continue
+    case $(base_of "$s") in idle | handshake) continue ;; esac
     for k in fieldgate mosquitto; do
         lost_line+="$s $k $(sum_field "$k" "$s" lost); "
     done
