@@ -223,6 +223,8 @@ Bytes connect(const Connect& c) {
     append(body, str(is31 ? "MQIsdp" : "MQTT"));
     body.push_back(static_cast<std::uint8_t>(c.version));
     std::uint8_t flags = c.clean ? 0x02 : 0x00;
+    if (c.username) flags |= 0x80;
+    if (c.password) flags |= 0x40;
     if (c.will) {
         flags |= 0x04;
         flags |= static_cast<std::uint8_t>((c.will->qos & 3) << 3);
@@ -237,6 +239,8 @@ Bytes connect(const Connect& c) {
         append(body, str(c.will->topic));
         append(body, str(c.will->payload));
     }
+    if (c.username) append(body, str(*c.username));
+    if (c.password) append(body, str(*c.password));
     return packet(0x10, body);
 }
 
@@ -259,6 +263,7 @@ Bytes publish(mqtt::ProtocolVersion version, std::string_view topic, std::string
 
 Bytes puback(mqtt::ProtocolVersion version, std::uint16_t packet_id) { return ack(0x40, version, packet_id); }
 Bytes pubrec(mqtt::ProtocolVersion version, std::uint16_t packet_id) { return ack(0x50, version, packet_id); }
+Bytes pubrel(mqtt::ProtocolVersion version, std::uint16_t packet_id) { return ack(0x62, version, packet_id); }
 Bytes pubcomp(mqtt::ProtocolVersion version, std::uint16_t packet_id) { return ack(0x70, version, packet_id); }
 Bytes pingreq() { return {0xC0, 0x00}; }
 

@@ -64,6 +64,8 @@ public:
     // within `timeout`.
     bool wait_closed(std::chrono::milliseconds timeout);
     bool closed() const { return closed_; }
+    // The socket, for poll() over many clients (-1 once closed here).
+    int fd() const { return fd_; }
 
     // Received bytes not yet returned as packets.
     const Bytes& pending() const { return buffer_; }
@@ -100,6 +102,12 @@ struct Connect {
     std::uint16_t keepalive = 60;
     std::optional<Will> will;
     Bytes properties;  // v5 CONNECT properties, already encoded (without the length)
+    // Set the User Name / Password flags and add the fields after the will
+    // [MQTT-3.1.2-18..22]; the password is binary data (2-byte length + bytes).
+    // A password without a user name is a protocol error in 3.1.1, left to the
+    // caller to send on purpose.
+    std::optional<std::string> username;
+    std::optional<std::string> password;
 };
 
 Bytes variable_int(std::uint32_t value);
@@ -115,6 +123,7 @@ Bytes publish(mqtt::ProtocolVersion version, std::string_view topic, std::string
               std::uint16_t packet_id = 0, bool retain = false);
 Bytes puback(mqtt::ProtocolVersion version, std::uint16_t packet_id);
 Bytes pubrec(mqtt::ProtocolVersion version, std::uint16_t packet_id);
+Bytes pubrel(mqtt::ProtocolVersion version, std::uint16_t packet_id);
 Bytes pubcomp(mqtt::ProtocolVersion version, std::uint16_t packet_id);
 Bytes pingreq();
 Bytes disconnect(mqtt::ProtocolVersion version, std::uint8_t reason = 0);
