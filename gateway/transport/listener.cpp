@@ -17,7 +17,8 @@ using boost::asio::ip::tcp;
 namespace {
 
 tcp::endpoint endpoint_of(const config::ListenerConfig& listener) {
-    const auto bind = config::parse_bind_address(listener.bind);  // validated with the config
+    const auto bind = config::parse_bind_address(listener.bind);
+    if (!bind) throw std::runtime_error("cannot listen on " + listener.bind + ": not an IP:PORT address");
     return {boost::asio::ip::make_address(bind->host), bind->port};
 }
 

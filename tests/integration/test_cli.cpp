@@ -652,9 +652,7 @@ TEST(Reload, WithoutFileThereIsNothingToReload) {
               std::string::npos)
         << p.err();
     EXPECT_NE(p.err().find("[broker] listening for MQTT on 0.0.0.0:1883\n"), std::string::npos) << p.err();
-    EXPECT_NE(p.err().find("[broker] listener ws on 0.0.0.0:8080: type \"ws\" is not available in this build yet; "
-                           "skipped\n"),
-              std::string::npos)
+    EXPECT_NE(p.err().find("[broker] listening for MQTT over WebSocket on 0.0.0.0:8080 path /mqtt\n"), std::string::npos)
         << p.err();
     ASSERT_TRUE(p.send_signal(SIGHUP));
     EXPECT_TRUE(p.wait_for_stderr(
@@ -687,15 +685,15 @@ TEST(Startup, LogsTheFileListenersAndWorkersAndServesMqtt) {
         << p.err();
     EXPECT_NE(p.err().find("info  [broker] listening for MQTT on " + Ports::at(ports.mqtt) + "\n"), std::string::npos)
         << p.err();
-    EXPECT_NE(p.err().find("warning [broker] listener ws on " + Ports::at(ports.spare) +
-                           ": type \"ws\" is not available in this build yet; skipped\n"),
+    EXPECT_NE(p.err().find("info  [broker] listening for MQTT over WebSocket on " + Ports::at(ports.spare) +
+                           " path /mqtt\n"),
               std::string::npos)
         << p.err();
     EXPECT_NE(p.err().find("info  [main] running with 3 worker(s)\n"), std::string::npos) << p.err();
 
-    // A broker answers on the MQTT listener; the skipped ws listener's port stays free.
+    // A broker answers on the MQTT listener, and the WebSocket listener holds its port.
     EXPECT_TRUE(broker_accepts_connect(ports.mqtt, log_timeout)) << p.err();
-    EXPECT_TRUE(tcp_port_is_free("127.0.0.1", ports.spare));
+    EXPECT_FALSE(tcp_port_is_free("127.0.0.1", ports.spare));
     EXPECT_EQ(p.stop(), (ExitStatus{true, 0, 0})) << p.err();
 }
 

@@ -16,7 +16,7 @@
 #include "gateway/broker/null_store.hpp"
 #include "gateway/mqtt/codec.hpp"
 #include "gateway/mqtt/stream_parser.hpp"
-#include "gateway/transport/tcp_listener.hpp"
+#include "gateway/transport/listener.hpp"
 #include "gateway/transport/worker_pool.hpp"
 
 using namespace fieldgate;
@@ -75,8 +75,13 @@ TEST(LocalClient, ExchangesMessagesWithATcpClient) {
     transport::WorkerPool pool{2};
     broker::NullStore store{pool};
     broker::Broker broker{broker::BrokerLimits{}, pool, store};
-    const boost::asio::ip::tcp::endpoint any_port{boost::asio::ip::make_address("127.0.0.1"), 0};
-    transport::TcpListener listener{pool, broker, any_port, transport::ConnectionSettings{}, 100};
+    config::ListenerConfig free_port;
+    {
+        boost::asio::ip::tcp::acceptor probe{pool.io(0), {boost::asio::ip::make_address("127.0.0.1"), 0}};
+        free_port.bind = "127.0.0.1:" + std::to_string(probe.local_endpoint().port());
+    }
+    transport::Listener listener{pool, broker, free_port, transport::ConnectionSettings{},
+                                 {std::make_shared<std::atomic<std::size_t>>(0), 100}};
     listener.start();
     pool.start();
 
