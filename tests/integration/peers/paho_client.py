@@ -12,7 +12,10 @@ Commands
   connect      host, port, version ("3.1" | "3.1.1" | "5"), client_id,
                clean (clean session / clean start), keepalive, username,
                password, properties {...} (v5 CONNECT properties),
-               will {topic, payload | payload_hex, qos, retain, properties}
+               will {topic, payload | payload_hex, qos, retain, properties},
+               tls {ca_file, cert_file, key_file} (the server is verified
+               against ca_file, host name included), transport ("tcp" |
+               "websockets"), ws_path (websockets, default "/mqtt")
   subscribe    topics [{topic, qos, no_local, retain_as_published,
                retain_handling}] (or topic + qos), subscription_identifier,
                properties
@@ -49,6 +52,7 @@ import json
 import os
 import select
 import socket
+import ssl
 import struct
 import sys
 import time
@@ -279,11 +283,20 @@ class Driver:
         client_id = c.get("client_id", "")
         clean = bool(c.get("clean", True))
         v5 = self.version == mqtt.MQTTv5
+        transport = c.get("transport", "tcp")
         if v5:
-            client = DriverClient(client_id="x", protocol=self.version, reconnect_on_failure=False)
+            client = DriverClient(client_id="x", protocol=self.version, reconnect_on_failure=False,
+                                  transport=transport)
         else:
             client = DriverClient(client_id="x", clean_session=clean, protocol=self.version,
-                                  reconnect_on_failure=False)
+                                  reconnect_on_failure=False, transport=transport)
+        if transport == "websockets":
+            client.ws_set_options(path=c.get("ws_path", "/mqtt"))
+        tls = c.get("tls")
+        if tls:
+            client.tls_set(ca_certs=tls.get("ca_file") or None, certfile=tls.get("cert_file"),
+                           keyfile=tls.get("key_file"), cert_reqs=ssl.CERT_REQUIRED,
+                           tls_version=ssl.PROTOCOL_TLS_CLIENT)
         # Exactly the identifier asked for, even an empty one with clean
         # session 0 or for 3.1, which paho would refuse or replace.
         client._client_id = client_id.encode("utf-8")
@@ -406,10 +419,15 @@ class Driver:
             sock = client.socket() if client is not None else None
             readers = [stdin] + ([sock] if sock is not None else [])
             writers = [sock] if sock is not None and client.want_write() else []
+            # Bytes TLS has already decrypted (a record may hold several
+            # packets) are not seen by select(): do not wait for more.
+            buffered = sock is not None and hasattr(sock, "pending") and sock.pending() > 0
             try:
-                readable, writable, _ = select.select(readers, writers, [], 0.05)
+                readable, writable, _ = select.select(readers, writers, [], 0 if buffered else 0.05)
             except (OSError, ValueError):
                 readable, writable = [], []
+            if buffered and sock not in readable:
+                readable = list(readable) + [sock]
             if sock is not None and sock in readable and self.client is client:
                 client.loop_read()
             if sock is not None and sock in writable and self.client is client and client.socket() is not None:

@@ -5,23 +5,48 @@
 // ports, `workers`, state_dir inside the directory, extra TOML appended), the
 // process started and awaited until its log says it listens. Every wait is
 // bounded.
+//
+// Tests that need more listeners (mqtts, ws, wss, or another mqtt one with
+// its own limits) list them in GatewayOptions::listeners; each gets a free
+// port of its own on its loopback address, and the gateway counts as
+// started only once every one of them is listening.
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "support/process.hpp"
 
 namespace fieldgate::test {
 
+// One more [[listener]]; unset options are left out of the file (the
+// gateway's defaults apply).
+struct ListenerOptions {
+    std::string type = "mqtt";        // mqtt | mqtts | ws | wss
+    std::string host = "127.0.0.1";   // or "::1"
+    std::string path;                 // ws, wss
+    std::string cert;                 // mqtts, wss
+    std::string key;
+    std::string client_ca;
+    std::optional<bool> require_client_cert;
+    std::optional<bool> use_cert_cn_as_username;
+    std::optional<bool> allow_anonymous;
+    std::optional<std::uint32_t> max_connections;
+    std::string extra_toml;  // more keys of this [[listener]], one per line
+};
+
 struct GatewayOptions {
     int workers = 1;
     // Appended to the generated file, e.g. "[limits]\nconnect_timeout = \"1s\"\n".
-    // The generated file has [gateway], one [[listener]] and [http]; do not repeat them.
+    // The generated file has [gateway], the [[listener]]s and [http]; do not repeat them.
     std::string extra_toml;
     std::string log_level = "info";
     Millis start_timeout{10000};
+    // Listeners after the first (plain MQTT on 127.0.0.1:port()), in this order.
+    std::vector<ListenerOptions> listeners;
 };
 
 class GatewayProcess {
@@ -35,6 +60,9 @@ public:
     GatewayProcess& operator=(const GatewayProcess&) = delete;
 
     std::uint16_t port() const { return port_; }
+    // The port of GatewayOptions::listeners[index].
+    std::uint16_t listener_port(std::size_t index) const { return listener_ports_.at(index); }
+    std::size_t listener_count() const { return listener_ports_.size(); }
     std::uint16_t http_port() const { return http_port_; }
     const std::string& config_path() const { return config_path_; }
     const std::string& dir() const { return dir_.path(); }
@@ -59,6 +87,7 @@ private:
     TempDir dir_;
     std::uint16_t port_ = 0;
     std::uint16_t http_port_ = 0;
+    std::vector<std::uint16_t> listener_ports_;
     std::string config_path_;
     std::string config_text_;
     std::unique_ptr<Process> process_;
@@ -66,5 +95,13 @@ private:
 
 std::string binary_path();
 std::string source_dir();
+
+// The [[listener]] table for `options` bound to `port`.
+std::string listener_toml(const ListenerOptions& options, std::uint16_t port);
+
+// Whether a TCP socket listens on `port` of `host` ("127.0.0.1" or "::1")
+// right now, from /proc/net/tcp and /proc/net/tcp6 (no connection is made,
+// so no listener sees one).
+bool tcp_listening(const std::string& host, std::uint16_t port);
 
 }  // namespace fieldgate::test

@@ -222,13 +222,25 @@ std::size_t PahoClient::count_within(std::string_view kind, Millis window) {
 
 json::object PahoClient::connect(std::uint16_t port, const ConnectOptions& options, Millis timeout) {
     json::object command{{"cmd", "connect"},
-                         {"host", "127.0.0.1"},
+                         {"host", options.host},
                          {"port", port},
                          {"version", paho_version(options.version)},
                          {"client_id", options.client_id},
                          {"clean", options.clean},
                          {"keepalive", options.keepalive}};
     if (!options.properties.empty()) command["properties"] = options.properties;
+    if (options.username) command["username"] = *options.username;
+    if (options.password) command["password"] = *options.password;
+    if (options.tls) {
+        json::object tls{{"ca_file", options.tls->ca_file}};
+        if (!options.tls->cert_file.empty()) tls["cert_file"] = options.tls->cert_file;
+        if (!options.tls->key_file.empty()) tls["key_file"] = options.tls->key_file;
+        command["tls"] = std::move(tls);
+    }
+    if (options.transport != "tcp") {
+        command["transport"] = options.transport;
+        command["ws_path"] = options.ws_path;
+    }
     if (options.will) {
         json::object will{{"topic", options.will->topic},
                           {"payload", options.will->payload},

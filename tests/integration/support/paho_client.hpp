@@ -36,6 +36,14 @@ struct WillOptions {
     json::object properties;  // v5 will properties, e.g. {"will_delay_interval": 2}
 };
 
+// TLS for mqtts and wss: the server is verified against `ca_file` (and its
+// certificate must name the host connected to).
+struct TlsOptions {
+    std::string ca_file;
+    std::string cert_file;  // a client certificate to present, with its key
+    std::string key_file;
+};
+
 struct ConnectOptions {
     mqtt::ProtocolVersion version = mqtt::ProtocolVersion::v3_1_1;
     std::string client_id;
@@ -43,6 +51,12 @@ struct ConnectOptions {
     int keepalive = 60;
     std::optional<WillOptions> will;
     json::object properties;  // v5 CONNECT properties, e.g. {"session_expiry_interval": 60}
+    std::optional<std::string> username;
+    std::optional<std::string> password;  // sent only with a username (paho's rule)
+    std::optional<TlsOptions> tls;
+    std::string transport = "tcp";  // "tcp" | "websockets"
+    std::string ws_path = "/mqtt";  // websockets
+    std::string host = "127.0.0.1";  // or "::1"
 };
 
 struct Message {
