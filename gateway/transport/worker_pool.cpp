@@ -3,6 +3,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <sched.h>
+
 namespace fieldgate::transport {
 namespace {
 
@@ -20,10 +22,18 @@ public:
     boost::asio::steady_timer timer;
 };
 
+// The cores this process may run on: systemd's CPUAffinity= or taskset
+// narrow them, and more workers than cores only adds hand-offs.
+std::size_t usable_cores() {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) return static_cast<std::size_t>(std::max(1, CPU_COUNT(&set)));
+    return std::max(1u, std::thread::hardware_concurrency());
+}
+
 }  // namespace
 
 WorkerPool::WorkerPool(std::size_t count) {
-    if (count == 0) count = std::max(1u, std::thread::hardware_concurrency());
+    if (count == 0) count = usable_cores();
     for (std::size_t i = 0; i < count; ++i) {
         contexts_.push_back(std::make_unique<boost::asio::io_context>(1));
         guards_.push_back(boost::asio::make_work_guard(*contexts_.back()));
