@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <random>
 
+#include "gateway/broker/auth/file_io.hpp"
 #include "gateway/broker/local_client.hpp"
+#include "gateway/log/log.hpp"
 #include "gateway/mqtt/codec.hpp"
 
 namespace fieldgate::broker {
@@ -23,6 +25,16 @@ ReasonCode check_client_id(const mqtt::Connect& c) {
     }
     if (c.properties.authentication_method) return ReasonCode::bad_authentication_method;  // [MQTT 5.0, 4.12]
     return ReasonCode::success;
+}
+
+auth::LoginRequest login_request(const mqtt::Connect& c, const PeerInfo& peer) {
+    auth::LoginRequest r;
+    r.username = c.username;
+    r.password = c.password;
+    r.allow_anonymous = peer.allow_anonymous;
+    r.use_cert_cn_as_username = peer.use_cert_cn_as_username;
+    if (peer.certificate_cn) r.certificate_cn = *peer.certificate_cn;
+    return r;
 }
 
 }  // namespace
@@ -73,6 +85,12 @@ void Broker::connect(std::shared_ptr<ConnectionPort> port, std::size_t worker, s
     } else {
         request->client_id = std::string(c.client_id);
     }
+    auto login = authenticator()->login(login_request(c, request->port->peer_info()));
+    if (login.outcome != auth::LoginOutcome::accepted) {
+        refuse_login(*request, login);
+        return;
+    }
+    request->username = std::move(login.username);
 
     const auto claim = registry_.find_or_create(request->client_id, worker);
     if (claim.created) {
@@ -93,6 +111,45 @@ void Broker::refuse(ConnectionPort& port, mqtt::ProtocolVersion version, ReasonC
     mqtt::encode(connack, version, port.output());
     port.flush_soon();
     port.close();
+}
+
+// A failed login is answered late, the later the more logins failed from that
+// address recently, so guessing passwords is slow there and nowhere else.
+void Broker::refuse_login(const ConnectRequest& request, const auth::LoginResult& login) {
+    const auto reason = login.outcome == auth::LoginOutcome::bad_credentials ? ReasonCode::bad_user_name_or_password
+                                                                             : ReasonCode::not_authorized;
+    auto& port = *request.port;
+    const auto delay = throttle_.failed(port.peer_info().address, executor_.now());
+    // Names as the client sent them, quoted (they are the peer's bytes); never the password.
+    const auto& username = request.connect.username;
+    log::get("broker")->info("{}: login refused ({}: {}): client id {}, username {}; answered after {} ms", port.peer(),
+                             mqtt::reason_name(reason), login.why, auth::quoted(request.client_id),
+                             username ? auth::quoted(*username) : std::string{"none"}, delay.count());
+    mqtt::Connack connack;
+    connack.reason_code = reason;
+    mqtt::encode(connack, request.connect.version, port.output());
+    port.close_after(delay);
+}
+
+void Broker::set_authenticator(std::shared_ptr<const auth::Authenticator> authenticator) {
+    {
+        const std::lock_guard lock{authenticator_mutex_};
+        authenticator_ = std::move(authenticator);
+    }
+    for (std::size_t worker = 0; worker < workers_.size(); ++worker) {
+        executor_.post(worker, [this, worker] { rebind_sessions(worker); });
+    }
+}
+
+std::shared_ptr<const auth::Authenticator> Broker::authenticator() const {
+    const std::lock_guard lock{authenticator_mutex_};
+    return authenticator_;
+}
+
+// Offline sessions too: their queues fill while they are away.
+void Broker::rebind_sessions(std::size_t worker) {
+    const auto current = authenticator();
+    for (auto& [id, session] : workers_[worker]->sessions) session->rebind(current->acl());
 }
 
 // Runs on the worker that owns the client id's session, so takeover and clean
@@ -165,6 +222,8 @@ void Broker::attach_on(std::size_t worker, std::unique_ptr<Session> session, std
         if (!s.persistent()) end_session(s);
         return;
     }
+    // The ACL in force now, not at CONNECT: a reload meanwhile rebound only the sessions it found.
+    s.set_identity(std::move(request->username), authenticator()->acl());
     request->port->attach_session(s);
     s.attach(request->port, request->connect, session_present, request->assigned ? request->client_id : "");
 }

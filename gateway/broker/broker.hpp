@@ -6,10 +6,13 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "gateway/broker/auth/authenticator.hpp"
+#include "gateway/broker/auth/login_throttle.hpp"
 #include "gateway/broker/connection_port.hpp"
 #include "gateway/broker/executor.hpp"
 #include "gateway/broker/message.hpp"
@@ -54,6 +57,7 @@ struct ConnectRequest {
     mqtt::Connect connect;
     std::string client_id;  // the effective one (assigned when the client sent none)
     bool assigned = false;
+    std::optional<std::string> username;  // the identity accepted; nullopt: anonymous
 };
 
 // The broker: state shared by all workers (topic index, retained messages,
@@ -77,11 +81,18 @@ public:
     BrokerStats& stats() { return stats_; }
 
     // A CONNECT from a connection on `packet_worker`. Checks the client
-    // identifier, finds or creates the session (taking it over from another
-    // connection if need be) and attaches the connection, on its worker. A
-    // refused CONNECT is answered with CONNACK and the connection closed.
+    // identifier and the login (Authenticator), finds or creates the session
+    // (taking it over from another connection if need be) and attaches the
+    // connection, on its worker. A refused CONNECT is answered with CONNACK and
+    // the connection closed; a refused login answers late (LoginThrottle).
     // `packet` holds the CONNECT's bytes, `connect` views into it.
     void connect(std::shared_ptr<ConnectionPort> port, std::size_t worker, std::vector<std::uint8_t> packet);
+
+    // The password file and ACL in force; not null (a default-made
+    // Authenticator configures neither). Thread-safe: new CONNECTs use it at
+    // once, and every session rebinds its ACL to it on its own worker soon after.
+    void set_authenticator(std::shared_ptr<const auth::Authenticator> authenticator);
+    std::shared_ptr<const auth::Authenticator> authenticator() const;
 
     // Routes a message from `worker` to every matching session and updates the
     // retained store. The changes to store (the message for persistent
@@ -120,6 +131,8 @@ private:
     struct Worker;
 
     void refuse(ConnectionPort& port, mqtt::ProtocolVersion version, mqtt::ReasonCode reason);
+    void refuse_login(const ConnectRequest& request, const auth::LoginResult& login);
+    void rebind_sessions(std::size_t worker);
     void connect_on_owner(std::size_t owner, std::shared_ptr<ConnectRequest> request);
     void attach_later(std::unique_ptr<Session> session, std::shared_ptr<ConnectRequest> request,
                       bool session_present);
@@ -140,6 +153,9 @@ private:
     SessionRegistry registry_;
     BrokerStats stats_;
     std::vector<std::unique_ptr<Worker>> workers_;
+    mutable std::mutex authenticator_mutex_;  // guards authenticator_ (swapped on reload)
+    std::shared_ptr<const auth::Authenticator> authenticator_ = std::make_shared<const auth::Authenticator>();
+    auth::LoginThrottle throttle_;  // outlives reloads: a reload must not forget a brute-force run
     std::string assigned_id_prefix_;
     std::atomic<std::uint64_t> next_assigned_id_{1};
 };

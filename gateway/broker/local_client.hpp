@@ -18,6 +18,9 @@ class Broker;
 // as a network client and an identity of their own ("bridge:cloud",
 // "adapter:plc1"), never through a socket.
 //
+// Not subject to the acl_file yet: the bridge and adapter rules are the
+// gateway's own configuration, and their identities have no ACL section.
+//
 // Lives on one worker. publish() may be called from any thread (it posts);
 // subscribe(), unsubscribe() and the destructor only on that worker, where the
 // message handler runs too.

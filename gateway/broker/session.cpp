@@ -180,6 +180,7 @@ void Session::on_publish(const mqtt::Publish& publish) {
     }
 
     broker_.stats().messages_received.fetch_add(1, std::memory_order_relaxed);
+    if (acl_ && !acl_->allowed(topic, auth::Access::write)) return refuse_publish(publish);
     const auto message = make_message(publish, topic, id_, broker_.executor().now(), broker_.new_message_id());
     if (publish.qos == mqtt::QoS::at_most_once) {
         broker_.publish(worker_, message);
@@ -233,6 +234,10 @@ void Session::on_subscribe(const mqtt::Subscribe& subscribe) {
     std::vector<store::Op> ops;
     const auto now = broker_.executor().now();
     for (const auto& sub : subscribe.subscriptions) {
+        if (acl_ && !acl_->subscribe_allowed(sub.filter)) {
+            suback.reason_codes.push_back(ReasonCode::not_authorized);  // 3.1.1: 0x80 Failure
+            continue;
+        }
         mqtt::SubscriptionOptions options = sub.options;
         bool is_new = false;
         broker_.subscribe(*this, sub.filter, options, subscription_id, is_new);
@@ -335,10 +340,13 @@ void Session::schedule_will() {
     will_timer_ = broker_.executor().run_after(worker_, delay, [this] { publish_will(); });
 }
 
+// The ACL is asked when the will fires, not at CONNECT (mosquitto 2.0.11
+// accepts the CONNECT either way): a reload meanwhile decides.
 void Session::publish_will() {
     if (!will_) return;
     const MessagePtr message = will_->message;
     will_.reset();
+    if (acl_ && !acl_->allowed(message->topic, auth::Access::write)) return;
     broker_.publish(worker_, message);
 }
 

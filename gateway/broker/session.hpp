@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "gateway/broker/auth/acl.hpp"
 #include "gateway/broker/connection_port.hpp"
 #include "gateway/broker/executor.hpp"
 #include "gateway/broker/message.hpp"
@@ -47,6 +48,17 @@ public:
     bool connected() const { return port_ != nullptr; }
     // True when the session must be kept while no connection is attached.
     bool persistent() const { return expiry_interval_ != std::chrono::seconds::zero(); }
+
+    // The identity a CONNECT was accepted with (nullopt: anonymous) and the ACL
+    // in force (null: no acl_file, nothing checked); before attach(). What
+    // waits for the session and the identity may not read is dropped: the
+    // client id may have been someone else's.
+    void set_identity(std::optional<std::string> username, const auth::Acl* acl);
+    // A reloaded ACL (null: none) for the same identity; drops queued
+    // messages it no longer lets the client read. A session restored from the
+    // store has no identity until its client returns (usernames are not
+    // stored): it keeps what is routed to it, and set_identity() filters.
+    void rebind(const auth::Acl* acl);
 
     // Attaches an accepted connection: sends CONNACK, then resends what was in
     // flight and what was queued [MQTT-4.4.0-1].
@@ -111,6 +123,7 @@ private:
     };
 
     void on_publish(const mqtt::Publish& publish);
+    void refuse_publish(const mqtt::Publish& publish);
     void on_puback(std::uint16_t packet_id);
     void on_pubrec(const mqtt::Pubrec& pubrec);
     void on_pubrel(const mqtt::Pubrel& pubrel);
@@ -143,6 +156,8 @@ private:
     void reindex_subscriptions();
     bool waits_for_store() const;
     void message_done(const Delivery& d);
+    bool readable(const Delivery& d) const { return !acl_ || acl_->allowed(d.message->topic, auth::Access::read); }
+    void drop_unreadable(bool in_flight_too);
     void start_inflight(Delivery d);
     bool holding() const;
     bool may_send_now(const Delivery& d) const;
@@ -157,6 +172,12 @@ private:
     mqtt::ProtocolVersion version_ = mqtt::ProtocolVersion::v3_1_1;
     ClientLimits client_;
     std::chrono::seconds expiry_interval_{0};
+
+    std::optional<std::string> username_;  // kept while offline: reloads rebind by it
+    bool identified_ = false;              // set_identity() has run (not only restore())
+    // The client's rules when there is an acl_file; null otherwise, so the
+    // checks on the hot path cost one pointer test.
+    std::unique_ptr<const auth::ClientAcl> acl_;
 
     std::map<std::string, Subscription, std::less<>> subscriptions_;
     // Vectors, not deques: an empty std::deque allocates, and most sessions are idle.

@@ -34,8 +34,14 @@ bool Session::needs_stored_packet_id(const Delivery& d) const {
     return d.qos == mqtt::QoS::exactly_once && persistent() && waits_for_store();
 }
 
+// Every message a client receives comes through here (routed, retained on
+// subscribe, wills, $SYS), so this is where the ACL's read rules apply.
 void Session::deliver(Delivery delivery) {
     if (delivery.message->expired(broker_.executor().now())) return;
+    if (!readable(delivery)) {
+        message_done(delivery);  // it was stored for this session
+        return;
+    }
     auto& stats = broker_.stats();
     if (delivery.qos == mqtt::QoS::at_most_once) {
         // QoS 0 is not kept for an absent client, nor piled up for a slow one.

@@ -15,7 +15,8 @@ class Broker;
 // style ($SYS/broker/uptime, clients/connected, messages/received, load/...)
 // every interval. Wildcards at the first level never match them [MQTT-4.7.2-1].
 // Lives on worker 0, publishing straight into the router (its messages are
-// not counted as received ones).
+// not counted as received ones); subscribers get them through the same
+// delivery check as any message, so the acl_file decides who reads $SYS.
 class SysPublisher {
 public:
     SysPublisher(Broker& broker, std::string version, std::chrono::seconds interval);
