@@ -16,7 +16,8 @@
 // - The side a message comes from is the source: it must turn back into a
 //   filter (each slot a whole level, a '#' slot last, each slot at most once,
 //   every slot the other side uses present). That filter is the
-//   subscription: local for out, remote for in, both for both.
+//   subscription: local for out, remote for in, both for both. Prefix sides
+//   must form valid filters whatever the direction, as Mosquitto checks.
 // - A topic that matches the source filter is split into captures, one per
 //   wildcard: a '+' capture is one level (maybe empty); a '#' capture is the
 //   rest, slashes included, and is absent when the topic ends at the parent
