@@ -25,21 +25,20 @@ public:
     // `max` below `min` is taken as `min`; a zero `min` is taken as 1 ms.
     Backoff(Duration min, Duration max, std::uint64_t seed = std::random_device{}());
 
-    // The wait before the next round, and the nominal one after it doubles.
+    // The wait before the next round; the one after it is centred on twice as long.
     Duration next();
     // After a connection that stayed up long enough: the next wait is `min` again.
-    void reset() { failures_ = 0; }
+    void reset() { doublings_ = 0; }
 
     // The wait next() would be centred on.
     Duration nominal() const;
-    std::uint32_t failures() const { return failures_; }
     Duration min() const { return min_; }
     Duration max() const { return max_; }
 
 private:
     Duration min_;
     Duration max_;
-    std::uint32_t failures_ = 0;
+    std::uint32_t doublings_ = 0;  // since the last reset; stops growing at the cap
     std::mt19937_64 random_;
 };
 

@@ -129,8 +129,8 @@ public:
 
     // Encoded packets (in version()) are appended here and written after
     // flush(), together with whatever else was appended meanwhile. While not
-    // connected, what is appended is discarded at the next connection: the
-    // bridge resends from its own state after on_connected.
+    // connected it is a scratch buffer whose content is dropped: the bridge
+    // resends from its own state after on_connected.
     std::vector<std::uint8_t>& output();
     void flush();
     std::size_t pending_output() const;

@@ -72,8 +72,16 @@ void UplinkConnection::on_read(const boost::system::error_code& ec, std::size_t 
     }
     process();  // what arrived before an error still counts (a DISCONNECT, say)
     if (state_ == State::closed) return;
-    if (ec) return fail({.error = stream_->describe(UplinkStep::read, ec)});
+    if (ec) return fail({.error = io_error(UplinkStep::read, ec)});
     read();
+}
+
+std::string UplinkConnection::io_error(UplinkStep step, const boost::system::error_code& ec) const {
+    std::string error = stream_->describe(step, ec);
+    // A broker that hangs up before CONNACK: over TLS 1.3 this is also how a
+    // refused client certificate looks when the alert is lost to the RST.
+    if (state_ == State::awaiting_connack) error += " before CONNACK";
+    return error;
 }
 
 void UplinkConnection::process() {
@@ -158,7 +166,7 @@ void UplinkConnection::on_write(const boost::system::error_code& ec) {
     writing_active_ = false;
     writing_.clear();
     if (ec) {
-        if (state_ != State::closed) return fail({.error = stream_->describe(UplinkStep::write, ec)});
+        if (state_ != State::closed) return fail({.error = io_error(UplinkStep::write, ec)});
         stream_closed_ = true;
         stream_->close();
         return;

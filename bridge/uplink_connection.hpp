@@ -27,7 +27,7 @@ namespace fieldgate::bridge {
 // Why a connection attempt or a connection ended.
 struct UplinkFailure {
     std::string address;  // the URL as configured
-    std::string error;    // in words: "CONNACK 0x86 Bad user name or password", "connection refused", ...
+    std::string error;    // in words: "CONNACK 0x86 Bad User Name or Password", "connection refused", ...
     // The broker's reason, when it gave one (CONNACK refusal, DISCONNECT).
     std::optional<mqtt::ReasonCode> reason_code;
     bool was_connected = false;  // a CONNACK had accepted this connection (on_connected was called)
@@ -88,6 +88,7 @@ private:
     void on_open(const std::string& error);
     void read();
     void on_read(const boost::system::error_code& ec, std::size_t n);
+    std::string io_error(UplinkStep step, const boost::system::error_code& ec) const;
     void process();
     void on_connack(const mqtt::Connack& connack);
     void write();

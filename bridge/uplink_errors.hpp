@@ -25,8 +25,8 @@ enum class UplinkStep { resolve, connect, tls, websocket, read, write };
 std::string describe_io_error(UplinkStep step, const boost::system::error_code& ec, long verify_result = 0,
                               std::string_view host = {});
 
-// "CONNACK 0x86 Bad user name or password (reason string: ...)" in MQTT 5;
-// "CONNACK return code 4 (Bad user name or password)" before, whose codes
+// "CONNACK 0x86 Bad User Name or Password (reason string: ...)" in MQTT 5;
+// "CONNACK return code 4 (Bad User Name or Password)" before, whose codes
 // the decoder has mapped onto reason codes.
 std::string describe_connack(const mqtt::Connack& connack, mqtt::ProtocolVersion version);
 

@@ -75,7 +75,21 @@ public:
     }
 
     void async_read_some(std::span<std::uint8_t> buffer, IoHandler handler) override {
-        stream_->async_read_some(asio::buffer(buffer.data(), buffer.size()), std::move(handler));
+        if constexpr (is_ws<S>) {
+            stream_->async_read_some(asio::buffer(buffer.data(), buffer.size()),
+                                     [self = this->shared_from_this(), handler = std::move(handler)](
+                                         const error_code& ec, std::size_t n) {
+                                         // MQTT travels in binary frames only; a text frame ends the
+                                         // connection [MQTT-6.0.0-1].
+                                         if (!ec && self->stream_->got_text()) {
+                                             self->text_frame_ = true;
+                                             return handler(asio::error::operation_not_supported, 0);
+                                         }
+                                         handler(ec, n);
+                                     });
+        } else {
+            stream_->async_read_some(asio::buffer(buffer.data(), buffer.size()), std::move(handler));
+        }
     }
 
     void async_write(std::span<const std::uint8_t> bytes, IoHandler handler) override {
@@ -117,6 +131,7 @@ public:
     }
 
     std::string describe(UplinkStep step, const error_code& ec) const override {
+        if (text_frame_) return "WebSocket text frame from the broker (MQTT needs binary frames)";
         long verify = X509_V_OK;
         if constexpr (is_tls<S>) verify = SSL_get_verify_result(ssl());
         return describe_io_error(step, ec, verify, target_.host);
@@ -261,6 +276,7 @@ private:
     UplinkStep step_ = UplinkStep::resolve;
     std::uint64_t step_seq_ = 0;
     bool timed_out_ = false;
+    bool text_frame_ = false;
 };
 
 }  // namespace
