@@ -129,8 +129,8 @@ void describe(V& v, ListenerConfig& c) {
 
 template <class V>
 void describe(V& v, AuthConfig& c) {
-    v.field("password_file", c.password_file);
-    v.field("acl_file", c.acl_file);
+    v.field("password_file", c.password_file, {.reloadable = true});
+    v.field("acl_file", c.acl_file, {.reloadable = true});
 }
 
 template <class V>
