@@ -9,6 +9,8 @@
 #include <gtest/gtest.h>
 
 #include <cctype>
+#include <csignal>
+#include <filesystem>
 #include <thread>
 
 #include "support/certs.hpp"
@@ -140,6 +142,69 @@ TEST_P(WsPaho, ConfiguredPathCarriesMqttBetweenWebSocketClients) {
     PahoClient lost("lost");
     EXPECT_THROW(lost.connect(custom.listener_port(0), ws_options("lost", "/mqtt")), std::runtime_error);
     expect_clean_stop(custom);
+}
+
+// wss is TLS like mqtts: require_client_cert refuses a browser or HMI
+// without a certificate from client_ca, and SIGHUP swaps the certificate
+// for new handshakes while an open WebSocket keeps going.
+TEST_P(WsPaho, SecureListenerVerifiesClientCertificatesAndReloadsOnSighup) {
+    if (!GetParam().secure) GTEST_SKIP() << "TLS only";
+    TempDir live;
+    const CertKey files{live.path() + "/server.crt", live.path() + "/server.key"};
+    std::filesystem::copy_file(pki_.server().cert, files.cert);
+    std::filesystem::copy_file(pki_.server().key, files.key);
+    GatewayProcess strict(GatewayOptions{.workers = GetParam().workers,
+                                         .listeners = {{.type = "wss",
+                                                        .cert = files.cert,
+                                                        .key = files.key,
+                                                        .client_ca = pki_.ca_file(),
+                                                        .require_client_cert = true}}});
+    const std::uint16_t port = strict.listener_port(0);
+    ConnectOptions with_cert = ws_options("hmi");
+    with_cert.tls->cert_file = pki_.client("hmi").cert;
+    with_cert.tls->key_file = pki_.client("hmi").key;
+    PahoClient hmi("hmi");
+    hmi.connect_ok(port, with_cert);
+    ASSERT_EQ(hmi.subscribe("line/#", 1), std::vector<int>{1});
+
+    // Without a certificate, and with one from another CA: no session.
+    PahoClient anonymous("anonymous");
+    bool anonymous_in = false;
+    try {
+        anonymous_in = code(anonymous.connect(port, ws_options("anonymous"), 3000ms)) == 0;
+    } catch (const std::exception&) {
+    }
+    EXPECT_FALSE(anonymous_in) << "a wss client without a certificate got a CONNACK";
+    ConnectOptions foreign = ws_options("foreign");
+    foreign.tls->cert_file = pki_.foreign_client("intruder").cert;
+    foreign.tls->key_file = pki_.foreign_client("intruder").key;
+    PahoClient intruder("intruder");
+    bool intruder_in = false;
+    try {
+        intruder_in = code(intruder.connect(port, foreign, 3000ms)) == 0;
+    } catch (const std::exception&) {
+    }
+    EXPECT_FALSE(intruder_in) << "a wss client with a certificate from another CA got a CONNACK";
+
+    // Reload: new handshakes see the new certificate; the open WebSocket still delivers.
+    std::filesystem::copy_file(pki_.server2().cert, files.cert, std::filesystem::copy_options::overwrite_existing);
+    std::filesystem::copy_file(pki_.server2().key, files.key, std::filesystem::copy_options::overwrite_existing);
+    ::kill(strict.pid(), SIGHUP);
+    const TlsProbeOptions probe_options{.ca_file = pki_.ca_file(), .client = pki_.client("probe")};
+    TlsProbe probe;
+    const auto deadline = Clock::now() + 5s;
+    do {
+        probe = tls_probe(port, probe_options);
+        if (probe.peer_subject == TestPki::server2_subject) break;
+        std::this_thread::sleep_for(100ms);
+    } while (Clock::now() < deadline);
+    EXPECT_EQ(probe.peer_subject, TestPki::server2_subject) << probe.output;
+    PahoClient device("device");
+    device.connect_ok(strict.port(), {.version = ProtocolVersion::v5, .client_id = "device"});
+    device.publish("line/after-reload", "ok", 1);
+    EXPECT_EQ(to_string(hmi.message()), "line/after-reload 'ok' qos 1");
+    EXPECT_FALSE(hmi.next("disconnect", 0ms)) << "the open WebSocket was dropped by the reload";
+    expect_clean_stop(strict);
 }
 
 // ---- the exact bytes, with the hand-written client (ws listener) ----
