@@ -20,6 +20,7 @@
 
 #include <condition_variable>
 #include <csignal>
+#include <cstdio>
 #include <future>
 #include <mutex>
 #include <set>
@@ -604,6 +605,8 @@ TEST_P(BridgeUplinkVersions, FailsOverFromADeadFirstAddressToTheSecond) {
     ASSERT_TRUE(up) << "events:\n" << uplink.history();
     EXPECT_EQ(up->address, url("mqtt", mosquitto.port()));
     EXPECT_LT(up->at - started, Millis{2000}) << "failover waits for no backoff";
+    std::printf("[ measure  ] connected via the second address %lld ms after start\n",
+                static_cast<long long>(std::chrono::duration_cast<Millis>(up->at - started).count()));
     const auto status = uplink.status();
     EXPECT_EQ(status.address, url("mqtt", mosquitto.port()));
     EXPECT_EQ(status.last_error, "connection refused");
@@ -659,6 +662,7 @@ TEST(BridgeUplink, BackoffBetweenRoundsGrowsUpToReconnectMax) {
     }
     std::ostringstream text;
     for (auto g : gaps) text << g << " ";
+    std::printf("[ measure  ] waits between rounds (ms): %s\n", text.str().c_str());
     EXPECT_LT(gaps[0], 300) << text.str();
     for (std::size_t i = 2; i < gaps.size(); ++i) EXPECT_GE(gaps[i], 320) << text.str();
     for (auto g : gaps) EXPECT_LE(g, 400 + 150) << "never much over reconnect_max: " << text.str();
@@ -699,6 +703,8 @@ TEST(BridgeUplink, DeadPathIsFoundWithinOneAndAHalfKeepAlivesWhenTheBrokerFreeze
     ASSERT_TRUE(down) << "events:\n" << uplink.history();
     EXPECT_EQ(down->error, "no packet for 1.5 s (keep-alive 1 s)");
     EXPECT_TRUE(down->was_connected);
+    const auto found_ms = std::chrono::duration_cast<Millis>(down->at - frozen).count();
+    std::printf("[ measure  ] dead path found %lld ms after SIGSTOP (keep-alive 1 s)\n", static_cast<long long>(found_ms));
     EXPECT_LE(down->at - frozen, Millis{1500 + 400}) << "found after "
                                                      << std::chrono::duration_cast<Millis>(down->at - frozen).count()
                                                      << " ms";
