@@ -63,6 +63,7 @@ private:
     void arm_receive_timer();
     // The network side ended (EOF, error, timeout): the session hears of it.
     void fail();
+    void peer_closing();
     void shut();
 
     Stream stream_;

@@ -60,6 +60,12 @@ void Connection<Stream>::start(std::chrono::steady_clock::time_point connect_dea
         boost::system::error_code ignored;
         stream_.non_blocking(true, ignored);
     }
+    if constexpr (is_websocket<Stream>) {
+        // Runs inside a read of this connection, which holds it alive.
+        stream_.control_callback([this](boost::beast::websocket::frame_type kind, boost::beast::string_view) {
+            if (kind == boost::beast::websocket::frame_type::close) peer_closing();
+        });
+    }
     last_receive_ = std::chrono::steady_clock::now();
     // A socket that never sends CONNECT is closed [MQTT 5.0, 4.13].
     connect_timer_.expires_at(connect_deadline);
@@ -284,6 +290,24 @@ void Connection<Stream>::arm_receive_timer() {
         } else {
             self->fail();
         }
+    });
+}
+
+// The client began the WebSocket closing handshake. For MQTT the connection
+// has ended there (without DISCONNECT: the will goes out), whether or not the
+// client then closes its socket; Beast answers the close and tears down,
+// which the timer bounds.
+template <class Stream>
+void Connection<Stream>::peer_closing() {
+    boost::asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
+        broker::Session* session = self->session_;
+        self->session_ = nullptr;
+        self->receive_timeout_ = std::chrono::milliseconds{0};
+        if (session != nullptr) session->connection_lost();
+        self->receive_timer_.expires_after(std::chrono::seconds{2});
+        self->receive_timer_.async_wait([self](const boost::system::error_code& ec) {
+            if (!ec) self->shut();
+        });
     });
 }
 
