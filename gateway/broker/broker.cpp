@@ -37,6 +37,9 @@ auth::LoginRequest login_request(const mqtt::Connect& c, const PeerInfo& peer) {
     return r;
 }
 
+// The sessions of in-process clients: a network client may not take them over.
+bool is_reserved_client_id(std::string_view id) { return id.starts_with("bridge:") || id.starts_with("adapter:"); }
+
 }  // namespace
 
 struct Broker::Worker {
@@ -85,12 +88,20 @@ void Broker::connect(std::shared_ptr<ConnectionPort> port, std::size_t worker, s
     } else {
         request->client_id = std::string(c.client_id);
     }
-    auto login = authenticator()->login(login_request(c, request->port->peer_info()));
-    if (login.outcome != auth::LoginOutcome::accepted) {
-        refuse_login(*request, login);
+    const auto& peer = request->port->peer_info();
+    if (peer.internal_identity) {
+        request->username = *peer.internal_identity;
+    } else if (is_reserved_client_id(request->client_id)) {
+        refuse(*request->port, c.version, ReasonCode::client_identifier_not_valid);
         return;
+    } else {
+        auto login = authenticator()->login(login_request(c, peer));
+        if (login.outcome != auth::LoginOutcome::accepted) {
+            refuse_login(*request, login);
+            return;
+        }
+        request->username = std::move(login.username);
     }
-    request->username = std::move(login.username);
 
     const auto claim = registry_.find_or_create(request->client_id, worker);
     if (claim.created) {
@@ -120,10 +131,11 @@ void Broker::refuse_login(const ConnectRequest& request, const auth::LoginResult
                                                                              : ReasonCode::not_authorized;
     auto& port = *request.port;
     const auto delay = throttle_.failed(port.peer_info().address, executor_.now());
-    // Names as the client sent them, quoted (they are the peer's bytes); never the password.
+    // Names as the client sent them (an assigned id never came to be), quoted:
+    // they are the peer's bytes. Never the password.
     const auto& username = request.connect.username;
     log::get("broker")->info("{}: login refused ({}: {}): client id {}, username {}; answered after {} ms", port.peer(),
-                             mqtt::reason_name(reason), login.why, auth::quoted(request.client_id),
+                             mqtt::reason_name(reason), login.why, auth::quoted(request.connect.client_id),
                              username ? auth::quoted(*username) : std::string{"none"}, delay.count());
     mqtt::Connack connack;
     connack.reason_code = reason;

@@ -17,6 +17,12 @@ struct PeerInfo {
     bool allow_anonymous = true;
     bool use_cert_cn_as_username = false;
     std::optional<std::string> certificate_cn;  // subject CN of a verified client certificate
+    // In-process clients (a bridge, an adapter) are who they say, not who
+    // they log in as: this identity is their username for the ACL. Their
+    // client ids ("bridge:NAME") are reserved for them.
+    std::optional<std::string> internal_identity;
+    // Overrides [limits] max_queued_messages for this client (a bridge's queue).
+    std::optional<std::uint32_t> max_queued_messages;
 };
 
 // What a session asks of the network connection it is attached to. The

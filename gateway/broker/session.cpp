@@ -52,6 +52,7 @@ void Session::attach(std::shared_ptr<ConnectionPort> port, const mqtt::Connect& 
 
     const auto& props = connect.properties;
     client_ = ClientLimits{};
+    client_.max_queued_messages = port_->peer_info().max_queued_messages.value_or(0);
     if (mqtt::is_v5(version_)) {
         client_.receive_maximum = props.receive_maximum.value_or(65535);
         client_.maximum_packet_size = props.maximum_packet_size.value_or(0);

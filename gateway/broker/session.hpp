@@ -26,6 +26,7 @@ struct ClientLimits {
     std::uint16_t receive_maximum = 65535;  // its in-flight window for our QoS 1/2 PUBLISHes
     std::uint32_t maximum_packet_size = 0;  // 0 = no limit beyond the protocol's
     std::uint16_t topic_alias_maximum = 0;  // aliases we may assign
+    std::uint32_t max_queued_messages = 0;  // 0 = the broker's limit
 };
 
 // A client's session: its subscriptions, the messages in flight and queued for

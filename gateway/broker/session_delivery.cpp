@@ -58,7 +58,9 @@ void Session::deliver(Delivery delivery) {
         }
         return;
     }
-    if (queue_.size() >= broker_.limits().max_queued_messages) {
+    const auto max_queued = client_.max_queued_messages != 0 ? client_.max_queued_messages
+                                                             : broker_.limits().max_queued_messages;
+    if (queue_.size() >= max_queued) {
         stats.messages_dropped.fetch_add(1, std::memory_order_relaxed);
         message_done(delivery);
         return;
