@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <string>
 
+#include "bridge/bridge.hpp"
 #include "config/address.hpp"
 #include "config/loader.hpp"
 #include "config/schema.hpp"
@@ -119,8 +120,8 @@ fieldgate::broker::BrokerLimits broker_limits(const cfg::LimitsConfig& limits) {
 // Sections this build checks but does not run yet.
 void warn_unenforced(const cfg::Config& config) {
     auto log = fieldgate::log::get("broker");
-    if (!config.bridges.empty() || !config.modbus.empty() || !config.serial.empty()) {
-        log->warn("[[bridge]], [[modbus]] and [[serial]] sections are checked but not run by this build yet");
+    if (!config.modbus.empty() || !config.serial.empty()) {
+        log->warn("[[modbus]] and [[serial]] sections are checked but not run by this build yet");
     }
 }
 
@@ -223,8 +224,23 @@ int run(const std::string& file) {
         log->critical("{}", e.what());
         return exit_config_error;
     }
+    // Bridges are dealt out over the workers; each runs on its own.
+    std::vector<std::unique_ptr<fieldgate::bridge::Bridge>> bridges;
+    try {
+        for (std::size_t i = 0; i < running.bridges.size(); ++i) {
+            const std::size_t worker = i % pool.worker_count();
+            bridges.push_back(std::make_unique<fieldgate::bridge::Bridge>(broker, pool.io(worker), worker,
+                                                                         running.bridges[i], running.gateway.name));
+        }
+    } catch (const std::exception& e) {
+        log->critical("{}", e.what());
+        return exit_config_error;
+    }
     fieldgate::broker::SysPublisher sys{broker, FIELDGATE_VERSION, std::chrono::seconds{10}};
     for (auto& l : listeners) l->start();
+    for (std::size_t i = 0; i < bridges.size(); ++i) {
+        pool.post(i % pool.worker_count(), [b = bridges[i].get()] { b->start(); });
+    }
     for (const auto& l : running.listeners) log_listening(l);
     pool.start();
     sys.start();
@@ -246,6 +262,9 @@ int run(const std::string& file) {
         pool.post(0, [&] {
             for (auto& l : listeners) l->stop();
         });
+        for (std::size_t i = 0; i < bridges.size(); ++i) {
+            pool.post(i % pool.worker_count(), [b = bridges[i].get()] { b->stop(); });
+        }
         broker.shutdown();
         // Time for the DISCONNECTs to be written before the workers stop.
         grace.expires_after(std::chrono::milliseconds{300});
