@@ -4,8 +4,10 @@
 // legitimate login in the middle of the attack gets in at once. Run against
 // Debian's mosquitto (the reference: it answers every refusal at once) and
 // fieldgate (which answers refusals after a delay that grows per source
-// address, so the attacker slows down and nobody else does). Neither broker's
-// log holds a password, even at its most verbose level.
+// address, so the attacker slows down and nobody else does). Asserted: every
+// attempt is answered, within 8 s, with the refusal code (see refusal_code)
+// and then closed; none is left waiting, none gets anything else. Neither
+// broker's log holds a password, even at its most verbose level.
 
 #include <gtest/gtest.h>
 #include <poll.h>
@@ -42,7 +44,9 @@ constexpr const char* guess_prefix = "Brute-Force-Guess-";
 constexpr int total_attempts = 200;
 constexpr std::size_t concurrency = 20;
 constexpr int midpoint = total_attempts / 2;
-// An attempt without any answer by then counts as still waiting and is closed.
+// An attempt without any answer by then counts as still waiting and is
+// closed. fieldgate's refusal delay is capped at 5 s (a few seconds by
+// contract), mosquitto answers at once: every attempt must be answered by then.
 constexpr Millis attempt_give_up{8000};
 // The whole attack; every attempt must have been made and settled by then.
 constexpr Millis attack_deadline{100000};
@@ -308,8 +312,8 @@ TEST_P(AuthAbuse, TwoHundredFailedLoginsSlowNobodyElseAndLeaveNoPasswordInTheLog
     EXPECT_TRUE(r.finished) << "the attack did not finish in " << attack_deadline.count() << " ms";
     EXPECT_EQ(r.made, total_attempts);
     EXPECT_EQ(r.wrong, std::vector<std::string>{}) << "attempts answered otherwise than with the refusal code";
-    EXPECT_EQ(r.refused + r.still_waiting, total_attempts);
-    EXPECT_GT(r.refused, 0);
+    EXPECT_EQ(r.refused, total_attempts);
+    EXPECT_EQ(r.still_waiting, 0) << "attempts without any answer after " << attempt_give_up.count() << " ms";
     const double slowest = r.answer_ms.empty() ? 0 : *std::max_element(r.answer_ms.begin(), r.answer_ms.end());
     const double fastest = r.answer_ms.empty() ? 0 : *std::min_element(r.answer_ms.begin(), r.answer_ms.end());
     std::printf("[ attack   ] %d refused (answers %.0f..%.0f ms), %d still waiting after %lld ms\n", r.refused,
@@ -334,13 +338,16 @@ TEST_P(AuthAbuse, TwoHundredFailedLoginsSlowNobodyElseAndLeaveNoPasswordInTheLog
     const auto after = steady.round_trip();
     ASSERT_TRUE(after.has_value()) << "no round trip after the attack";
 
-    // No password in the log, at the most verbose level (fieldgate: debug; mosquitto: log_type all).
-    EXPECT_EQ(log().find(guess_prefix), std::string::npos) << "a guessed password in the log:\n" << log();
-    EXPECT_EQ(log().find(legit_password), std::string::npos) << "the real password in the log:\n" << log();
-
-    // And the broker is still up and stops cleanly.
+    // The broker is still up and stops cleanly.
     const ExitStatus status = mosquitto ? mosquitto->stop() : gateway->stop();
     EXPECT_EQ(status, (ExitStatus{true, 0, 0})) << to_string(status) << "; log:\n" << log();
+
+    // No password in the whole log, at the most verbose level (fieldgate:
+    // debug; mosquitto: log_type all), which did record the refusals.
+    const char* refusal_line = mosquitto ? "disconnected, not authorised" : "login refused";
+    EXPECT_NE(log().find(refusal_line), std::string::npos) << "no refusal logged:\n" << log();
+    EXPECT_EQ(log().find(guess_prefix), std::string::npos) << "a guessed password in the log:\n" << log();
+    EXPECT_EQ(log().find(legit_password), std::string::npos) << "the real password in the log:\n" << log();
 }
 
 }  // namespace

@@ -42,6 +42,9 @@ constexpr const char* alice_password = "alice-Secret-1";  // mosquitto_passwd -b
 constexpr const char* bob_password = "bob-Secret-2";      // fieldgate passwd, from stdin ($7$)
 constexpr const char* carol_password = "carol-Secret-3";  // a $6$ line (below)
 constexpr const char* sysop_password = "sysop-Secret-4";  // mosquitto_passwd -b ($7$)
+constexpr const char* wrong_password = "wrong-Secret-5";  // nobody's
+// None of these may appear in a broker's log.
+constexpr const char* all_passwords[] = {alice_password, bob_password, carol_password, sysop_password, wrong_password};
 
 // A `$6$` entry as mosquitto 1.x's mosquitto_passwd wrote them (mosquitto 2.0
 // still reads them): base64(salt) and base64(SHA-512(password || salt)), here
@@ -173,7 +176,7 @@ private:
             "name = \"auth-it\"\n"
             "state_dir = \"" + dir_.path() + "/state\"\n"
             "workers = 2\n"
-            "log_level = \"info\"\n"
+            "log_level = \"debug\"\n"
             "\n[[listener]]\n"
             "type = \"mqtt\"\n"
             "bind = \"" + address + "\"\n"
@@ -464,6 +467,10 @@ protected:
         ASSERT_TRUE(broker_->running()) << "the broker died during the test; log:\n" << broker_->log();
         const ExitStatus status = broker_->stop();
         EXPECT_EQ(status, (ExitStatus{true, 0, 0})) << to_string(status) << "; log:\n" << broker_->log();
+        // Logged at the most verbose level (fieldgate debug, mosquitto log_type all), never a password.
+        for (const char* password : all_passwords) {
+            EXPECT_EQ(broker_->log().find(password), std::string::npos) << password << " in the log:\n" << broker_->log();
+        }
     }
 
     ProtocolVersion version() const { return GetParam().version; }
@@ -540,7 +547,7 @@ TEST_P(AuthAcl, Sha512EntryLogsIn) {
 
 TEST_P(AuthAcl, WrongPasswordIsRefused) {
     start(false);
-    expect_refused(login("alice-1", "alice", "alice-Secret-2"), expected().bad_credentials);
+    expect_refused(login("alice-1", "alice", wrong_password), expected().bad_credentials);
     expect_refused(login("carol-1", "carol", bob_password), expected().bad_credentials);  // a $6$ entry
 }
 
