@@ -207,8 +207,8 @@ private:
 
 // Where the brokers answer differently. Everything else is asserted alike.
 struct Expected {
-    // CONNACK code for a wrong password, an unknown user (and a user without
-    // a password). fieldgate: 3.1.1 4 "bad user name or password", v5 0x86
+    // CONNACK code for a wrong password, an unknown user, and a user name
+    // without a password. fieldgate: 3.1.1 4 "bad user name or password", v5 0x86
     // "Bad User Name or Password" (the contract; MQTT 5 3.2.2.2 gives 0x86 for
     // credentials the server does not accept). mosquitto 2.0.11 answers 5 "not
     // authorised" / 0x87 "Not authorized" instead (seen on Debian's build).
@@ -554,6 +554,12 @@ TEST_P(AuthAcl, WrongPasswordIsRefused) {
 TEST_P(AuthAcl, UnknownUserIsRefused) {
     start(false);
     expect_refused(login("mallory-1", "mallory", alice_password), expected().bad_credentials);
+}
+
+// A user name of the file, but no password field at all.
+TEST_P(AuthAcl, UserNameWithoutPasswordIsRefused) {
+    start(true);
+    expect_refused(login("alice-1", "alice"), expected().bad_credentials);
 }
 
 TEST_P(AuthAcl, AnonymousIsRefusedWhereNotAllowedAndUsersStillLogIn) {
