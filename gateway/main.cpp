@@ -31,10 +31,28 @@ namespace cfg = fieldgate::config;
 // Exit code for configuration and start-up errors (DESIGN.md, Errors).
 constexpr int exit_config_error = 2;
 
+// The bridges' topic rules are checked by the bridge's own mapping (config/
+// cannot depend on it) as part of loading, so `check` and start-up agree.
+void check_bridge_topics(const std::string& file, cfg::LoadResult& result) {
+    for (std::size_t b = 0; b < result.config.bridges.size(); ++b) {
+        const auto map = fieldgate::bridge::TopicMap::from(result.config.bridges[b].topics);
+        for (const auto& e : map.errors) {
+            const std::string rule = "bridge[" + std::to_string(b + 1) + "].topic[" + std::to_string(e.rule + 1) + "]";
+            const std::string key = rule + "." + e.key;
+            auto at = result.positions.find(key);
+            if (at == result.positions.end()) at = result.positions.find(rule);
+            result.errors.push_back(
+                {file, at == result.positions.end() ? cfg::SourcePosition{} : at->second, key, e.message});
+        }
+    }
+}
+
 // `file` empty: the built-in defaults (no -c given; an empty -c is refused by the CLI).
 cfg::LoadResult load(const std::string& file, cfg::LoadOptions options = {}) {
     if (file.empty()) return {cfg::default_config(), {}, {}};
-    return cfg::load_config_file(file, options);
+    auto result = cfg::load_config_file(file, options);
+    if (result.ok()) check_bridge_topics(file, result);
+    return result;
 }
 
 bool report_errors(const cfg::LoadResult& result) {
@@ -63,7 +81,7 @@ void reload(const std::string& file, cfg::Config& running, unsigned number) {
         log->error("reload {} refused: {} is empty; the running configuration stays", number, file);
         return;
     }
-    const auto next = cfg::load_config_file(file);
+    const auto next = load(file);
     if (!next.ok()) {
         log->error("reload {} refused: {} has {} error(s); the running configuration stays", number, file,
                    next.errors.size());
