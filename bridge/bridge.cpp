@@ -21,6 +21,8 @@ constexpr std::uint16_t subscribe_id = 1;
 constexpr std::uint16_t max_window = 256;
 constexpr std::uint16_t window_311 = 64;  // MQTT 3.1.1 brokers announce none
 constexpr auto state_interval = std::chrono::seconds{10};
+constexpr auto echo_window = std::chrono::seconds{30};
+constexpr std::size_t max_echoes = 10000;
 
 std::string json_string(std::string_view text) {
     std::string out = "\"";
@@ -230,6 +232,10 @@ void Bridge::to_cloud(const mqtt::Publish& publish) {
     }
     mqtt::Publish up = publish;
     up.topic = mapped->topic;
+    if (uplink_->version() != ProtocolVersion::v5 && map_.to_local(up.topic)) {
+        if (echoes_.size() == max_echoes) echoes_.pop_front();
+        echoes_.push_back({mapped->topic, std::hash<std::string_view>{}(up.payload), std::chrono::steady_clock::now()});
+    }
     send_up(up);
     ++forwarded_out_;
 }
@@ -297,23 +303,41 @@ void Bridge::uplink_packet(const mqtt::Packet& packet) {
     to_session(packet);
 }
 
+// Takes a cloud PUBLISH that is not passed on off the cloud's hands.
+void Bridge::acknowledge_up(const mqtt::Publish& publish) {
+    if (publish.qos == mqtt::QoS::at_least_once) {
+        mqtt::Puback puback;
+        puback.packet_id = publish.packet_id;
+        send_up(puback);
+    } else if (publish.qos == mqtt::QoS::exactly_once) {
+        // Its PUBREL goes to the session, which answers PUBCOMP (0x92 in MQTT 5).
+        mqtt::Pubrec pubrec;
+        pubrec.packet_id = publish.packet_id;
+        send_up(pubrec);
+    }
+}
+
+bool Bridge::is_echo(const mqtt::Publish& publish) {
+    const auto now = std::chrono::steady_clock::now();
+    while (!echoes_.empty() && now - echoes_.front().at > echo_window) echoes_.pop_front();
+    const auto hash = std::hash<std::string_view>{}(publish.payload);
+    for (auto it = echoes_.begin(); it != echoes_.end(); ++it) {
+        if (it->payload_hash == hash && it->topic == publish.topic) {
+            echoes_.erase(it);
+            return true;
+        }
+    }
+    return false;
+}
+
 void Bridge::from_cloud(const mqtt::Publish& publish) {
+    if (!echoes_.empty() && is_echo(publish)) return acknowledge_up(publish);
     const auto mapped = map_.to_local(publish.topic);
     if (!mapped || !mapped->ok()) {
         ++dropped_;
         log::get("bridge")->warn("bridge {}: not delivering {} from the cloud: {}", config_.name, publish.topic,
                                  mapped ? mapped->refused : std::string_view("no in rule matches"));
-        if (publish.qos == mqtt::QoS::at_least_once) {
-            mqtt::Puback puback;
-            puback.packet_id = publish.packet_id;
-            send_up(puback);
-        } else if (publish.qos == mqtt::QoS::exactly_once) {
-            // Its PUBREL goes to the session, which answers PUBCOMP (0x92 in MQTT 5).
-            mqtt::Pubrec pubrec;
-            pubrec.packet_id = publish.packet_id;
-            send_up(pubrec);
-        }
-        return;
+        return acknowledge_up(publish);
     }
     mqtt::Publish local = publish;
     local.topic = mapped->topic;

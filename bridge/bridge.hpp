@@ -2,7 +2,9 @@
 
 #include <boost/asio/steady_timer.hpp>
 
+#include <chrono>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <set>
 #include <string>
@@ -65,6 +67,8 @@ private:
     void to_cloud(const mqtt::Publish& publish);
     void from_cloud(const mqtt::Publish& publish);
     void to_session(const mqtt::Packet& packet);
+    void acknowledge_up(const mqtt::Publish& publish);
+    bool is_echo(const mqtt::Publish& publish);
     void send_up(const mqtt::Packet& packet);
     void publish_state();
 
@@ -83,6 +87,15 @@ private:
     std::uint32_t cloud_max_packet_ = 0;   // 0: no limit announced
     std::vector<std::vector<std::uint8_t>> early_;  // cloud packets before the session was attached (uplink version)
     std::set<std::uint16_t> answered_for_session_;  // QoS 2 the bridge acknowledged itself (unmappable)
+    // MQTT 3.1.1 has no No Local: the cloud sends what we publish on a topic
+    // an in-rule also covers back to us. Each such message is remembered
+    // (topic, payload) until its copy comes down, for at most echo_window.
+    struct Echo {
+        std::string topic;
+        std::size_t payload_hash;
+        std::chrono::steady_clock::time_point at;
+    };
+    std::deque<Echo> echoes_;
     std::uint64_t forwarded_out_ = 0;
     std::uint64_t forwarded_in_ = 0;
     std::uint64_t dropped_ = 0;
