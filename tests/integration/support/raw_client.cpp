@@ -115,24 +115,26 @@ Bytes RawClient::read_some(Millis timeout) {
     return out;
 }
 
+std::optional<RawPacket> take_packet(Bytes& buffer, mqtt::ProtocolVersion version, std::string_view who) {
+    if (buffer.empty()) return std::nullopt;
+    const auto result = mqtt::decode(buffer, version);
+    if (result.status == mqtt::DecodeStatus::error) {
+        throw std::runtime_error(std::string(who) + ": cannot decode what the server sent (" +
+                                 std::string(result.error.message) + "): " + to_hex(buffer));
+    }
+    if (result.status != mqtt::DecodeStatus::packet) return std::nullopt;
+    RawPacket out;
+    out.bytes.assign(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(result.size));
+    buffer.erase(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(result.size));
+    // Decode again from the packet's own storage, so its views point there.
+    out.packet = mqtt::decode(out.bytes, version).packet;
+    return out;
+}
+
 std::optional<RawPacket> RawClient::read_packet(mqtt::ProtocolVersion version, Millis timeout) {
     const auto deadline = Clock::now() + timeout;
     while (true) {
-        if (!buffer_.empty()) {
-            const auto result = mqtt::decode(buffer_, version);
-            if (result.status == mqtt::DecodeStatus::error) {
-                throw std::runtime_error("raw client: cannot decode what the server sent (" +
-                                         std::string(result.error.message) + "): " + to_hex(buffer_));
-            }
-            if (result.status == mqtt::DecodeStatus::packet) {
-                RawPacket out;
-                out.bytes.assign(buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>(result.size));
-                buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>(result.size));
-                // Decode again from the packet's own storage, so its views point there.
-                out.packet = mqtt::decode(out.bytes, version).packet;
-                return out;
-            }
-        }
+        if (auto packet = take_packet(buffer_, version, "raw client")) return packet;
         const Millis left = remaining(deadline);
         if (left.count() == 0 || closed_) return std::nullopt;
         fill(left);

@@ -39,6 +39,11 @@ struct RawPacket {
     const T& as() const { return std::get<T>(packet); }
 };
 
+// The next whole packet at the front of `buffer`, taken out of it; nullopt
+// when it holds only part of one. A packet fieldgate's decoder refuses throws
+// std::runtime_error naming `who`.
+std::optional<RawPacket> take_packet(Bytes& buffer, mqtt::ProtocolVersion version, std::string_view who);
+
 class RawClient {
 public:
     // Connects to 127.0.0.1:port; throws when it cannot.

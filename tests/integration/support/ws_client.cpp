@@ -363,20 +363,7 @@ std::optional<ws::Frame> WsClient::read_frame(Millis timeout) {
 std::optional<RawPacket> WsClient::read_packet(mqtt::ProtocolVersion version, Millis timeout) {
     const auto deadline = Clock::now() + timeout;
     while (true) {
-        if (!stream_.empty()) {
-            const auto result = mqtt::decode(stream_, version);
-            if (result.status == mqtt::DecodeStatus::error) {
-                throw std::runtime_error("ws client: cannot decode what the server sent (" +
-                                         std::string(result.error.message) + "): " + to_hex(stream_));
-            }
-            if (result.status == mqtt::DecodeStatus::packet) {
-                RawPacket out;
-                out.bytes.assign(stream_.begin(), stream_.begin() + static_cast<std::ptrdiff_t>(result.size));
-                stream_.erase(stream_.begin(), stream_.begin() + static_cast<std::ptrdiff_t>(result.size));
-                out.packet = mqtt::decode(out.bytes, version).packet;
-                return out;
-            }
-        }
+        if (auto packet = take_packet(stream_, version, "ws client")) return packet;
         auto f = read_frame(remaining(deadline));
         if (!f) return std::nullopt;
         if (f->masked) throw std::runtime_error("the server sent a masked frame: " + ws::describe(*f));
