@@ -482,7 +482,9 @@ if (( USES_TLS )); then
     tls_line=
     for s in $SCENARIOS; do
         [[ -n $(tls_of "$s") ]] || continue
-        tls_line+="$s fieldgate $(values fieldgate "$s" tls | head -1) mosquitto $(values mosquitto "$s" tls | head -1); "
+        # awk, not head: head would leave values writing into a closed pipe (pipefail)
+        tls_line+="$s fieldgate $(values fieldgate "$s" tls | awk 'NR == 1')"
+        tls_line+=" mosquitto $(values mosquitto "$s" tls | awk 'NR == 1'); "
     done
     echo "TLS: $KEY_NAME keys (a CA and a server certificate it signed; the brokers send the server certificate" \
         "alone, the generator verifies it against the CA). Negotiated (version/cipher/group): $tls_line"
@@ -494,8 +496,9 @@ if (( USES_TLS )); then
         hs_line+=" failed $(sum_field fieldgate "$s" failed) / $(sum_field mosquitto "$s" failed),"
         hs_line+=" resumed $(sum_field fieldgate "$s" resumed) / $(sum_field mosquitto "$s" resumed); "
     done
-    [[ -n $hs_line ]] && echo "Per handshake (fieldgate / mosquitto; sessions are tickets the broker hands out, never used):" \
-        "$hs_line"
+    if [[ -n $hs_line ]]; then
+        echo "Per handshake (fieldgate / mosquitto; sessions are tickets the broker hands out, never used):" "$hs_line"
+    fi
 fi
 cpu_line=
 others_line=
@@ -514,7 +517,9 @@ for s in $SCENARIOS; do
         lost_line+="$s $k $(sum_field "$k" "$s" lost); "
     done
 done
-echo "Messages never delivered (sum over runs; a run ends 2 s after the last delivery, at most 30 s after the window; none may be lost here): $lost_line"
+if [[ -n $lost_line ]]; then
+    echo "Messages never delivered (sum over runs; a run ends 2 s after the last delivery, at most 30 s after the window; none may be lost here): $lost_line"
+fi
 fail_line=
 for s in $SCENARIOS; do
     for k in fieldgate mosquitto; do

@@ -42,6 +42,7 @@ int run_idle(const IdleOptions& o) {
     std::size_t failed = 0;
     std::size_t closed_later = 0;
     std::string first_error;
+    std::string tls;  // what the first connection negotiated
     const std::string tag = std::to_string(getpid());
 
     auto give_up = [&](std::size_t i, std::string why) {
@@ -79,6 +80,7 @@ int run_idle(const IdleOptions& o) {
         if (s.state() == Opening::State::open) {
             --in_progress;
             ++connected;
+            if (tls.empty()) tls = s.connection()->tls_summary();
         }
         poller.modify(fd, i, s.events());
     };
@@ -127,8 +129,8 @@ int run_idle(const IdleOptions& o) {
     }
     std::printf(
         "scenario=idle connections=%zu connected=%zu refused=%zu closed_by_broker=%zu connect_s=%.2f"
-        " rss_base_kib=%" PRIu64 " rss_kib=%" PRIu64 " rss_per_conn_kib=%.3f\n",
-        o.connections, connected, failed, closed_later, connect_seconds, base_kib, rss_kib, per_conn_kib);
+        " rss_base_kib=%" PRIu64 " rss_kib=%" PRIu64 " rss_per_conn_kib=%.3f tls=%s\n",
+        o.connections, connected, failed, closed_later, connect_seconds, base_kib, rss_kib, per_conn_kib, tls.c_str());
     if (!first_error.empty()) std::fprintf(stderr, "fg_loadgen: idle: first failure: %s\n", first_error.c_str());
     return connected == o.connections ? 0 : 1;
 }
