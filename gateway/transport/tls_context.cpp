@@ -29,6 +29,9 @@ std::shared_ptr<ssl::context> make_server_context(const config::ListenerConfig& 
     context->set_options(ssl::context::default_workarounds | ssl::context::no_compression |
                          ssl::context::single_dh_use);
     SSL_CTX_set_cipher_list(handle, tls12_ciphers);
+    // OpenSSL frees a connection's record buffers while it is idle (mosquitto
+    // does the same): most TLS devices are quiet most of the time.
+    SSL_CTX_set_mode(handle, SSL_MODE_RELEASE_BUFFERS);
 
     boost::system::error_code ec;
     context->use_certificate_chain_file(listener.cert, ec);
