@@ -93,20 +93,22 @@ bool RawClient::send(const Bytes& bytes) {
     return true;
 }
 
-bool RawClient::fill(Millis timeout) {
-    if (closed_ || fd_ < 0) return false;
-    pollfd p{fd_, POLLIN, 0};
+bool fill_from_socket(int fd, Bytes& buffer, bool& closed, Millis timeout) {
+    if (closed || fd < 0) return false;
+    pollfd p{fd, POLLIN, 0};
     const int ready = ::poll(&p, 1, static_cast<int>(timeout.count()));
     if (ready <= 0) return false;
     std::array<std::uint8_t, 65536> chunk{};
-    const ssize_t n = ::recv(fd_, chunk.data(), chunk.size(), 0);
+    const ssize_t n = ::recv(fd, chunk.data(), chunk.size(), 0);
     if (n > 0) {
-        buffer_.insert(buffer_.end(), chunk.begin(), chunk.begin() + n);
+        buffer.insert(buffer.end(), chunk.begin(), chunk.begin() + n);
         return true;
     }
-    if (n == 0 || (errno != EINTR && errno != EAGAIN)) closed_ = true;
+    if (n == 0 || (errno != EINTR && errno != EAGAIN)) closed = true;
     return false;
 }
+
+bool RawClient::fill(Millis timeout) { return fill_from_socket(fd_, buffer_, closed_, timeout); }
 
 Bytes RawClient::read_some(Millis timeout) {
     if (buffer_.empty()) fill(timeout);

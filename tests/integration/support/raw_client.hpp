@@ -39,6 +39,10 @@ struct RawPacket {
     const T& as() const { return std::get<T>(packet); }
 };
 
+// One read of what `fd` has, within `timeout`, appended to `buffer`; false
+// when nothing came. End of file or an error sets `closed`.
+bool fill_from_socket(int fd, Bytes& buffer, bool& closed, std::chrono::milliseconds timeout);
+
 // The next whole packet at the front of `buffer`, taken out of it; nullopt
 // when it holds only part of one. A packet fieldgate's decoder refuses throws
 // std::runtime_error naming `who`.

@@ -238,20 +238,7 @@ bool WsClient::send_raw(const Bytes& bytes) {
     return send_raw(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
 }
 
-bool WsClient::fill(Millis timeout) {
-    if (closed_ || fd_ < 0) return false;
-    pollfd p{fd_, POLLIN, 0};
-    const int ready = ::poll(&p, 1, static_cast<int>(timeout.count()));
-    if (ready <= 0) return false;
-    std::array<std::uint8_t, 65536> chunk{};
-    const ssize_t n = ::recv(fd_, chunk.data(), chunk.size(), 0);
-    if (n > 0) {
-        buffer_.insert(buffer_.end(), chunk.begin(), chunk.begin() + n);
-        return true;
-    }
-    if (n == 0 || (errno != EINTR && errno != EAGAIN)) closed_ = true;
-    return false;
-}
+bool WsClient::fill(Millis timeout) { return fill_from_socket(fd_, buffer_, closed_, timeout); }
 
 std::optional<HttpResponse> WsClient::read_response(Millis timeout) {
     const auto deadline = Clock::now() + timeout;
