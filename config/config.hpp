@@ -23,6 +23,7 @@ struct GatewayConfig {
 };
 
 enum class ListenerType { mqtt, mqtts, ws, wss };
+inline bool is_tls(ListenerType t) { return t == ListenerType::mqtts || t == ListenerType::wss; }
 
 struct ListenerConfig {
     ListenerType type = ListenerType::mqtt;

@@ -58,8 +58,6 @@ void check_topic(Diagnostics& d, const std::string& key, const std::string& topi
     }
 }
 
-bool is_tls(ListenerType t) { return t == ListenerType::mqtts || t == ListenerType::wss; }
-
 void validate_gateway(const GatewayConfig& g, Diagnostics& d) {
     std::set<std::string> unused;
     check_name(d, "gateway.name", g.name, unused);

@@ -22,8 +22,6 @@ tcp::endpoint endpoint_of(const config::ListenerConfig& listener) {
     return {boost::asio::ip::make_address(bind->host), bind->port};
 }
 
-bool is_tls(config::ListenerType type) { return type == config::ListenerType::mqtts || type == config::ListenerType::wss; }
-
 }  // namespace
 
 Listener::Listener(WorkerPool& pool, broker::Broker& broker, const config::ListenerConfig& listener,
@@ -35,7 +33,7 @@ Listener::Listener(WorkerPool& pool, broker::Broker& broker, const config::Liste
       limits_(std::move(limits)),
       acceptor_(pool.io(0)),
       retry_timer_(pool.io(0)) {
-    if (is_tls(config_.type)) tls_ = make_server_context(config_);
+    if (config::is_tls(config_.type)) tls_ = make_server_context(config_);
     const auto endpoint = endpoint_of(config_);
     try {
         acceptor_.open(endpoint.protocol());
@@ -52,7 +50,7 @@ Listener::~Listener() = default;
 
 std::string Listener::name() const { return std::string(config::name_of(config_.type)) + " listener on " + config_.bind; }
 
-bool Listener::uses_tls() const { return is_tls(config_.type); }
+bool Listener::uses_tls() const { return config::is_tls(config_.type); }
 
 void Listener::start() { accept(); }
 
