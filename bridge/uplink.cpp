@@ -5,10 +5,11 @@
 #include <boost/asio/ssl/context.hpp>
 
 #include <algorithm>
-#include <fstream>
+#include <cerrno>
+#include <cstdio>
 #include <limits>
-#include <sstream>
 #include <stdexcept>
+#include <system_error>
 
 #include "bridge/uplink_tls.hpp"
 #include "gateway/log/log.hpp"
@@ -19,17 +20,34 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+struct PasswordRead {
+    std::string secret;
+    std::string error;  // why the file could not be read ("No such file or directory"); empty when it was
+};
+
 // The secret is the file's content; one trailing newline (as editors and
 // `echo` leave it, "\n" or "\r\n") is not part of it.
-std::string read_password_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw std::runtime_error("bridge: cannot read password_file " + path);
-    std::ostringstream content;
-    content << in.rdbuf();
-    std::string secret = content.str();
-    if (secret.ends_with('\n')) secret.pop_back();
-    if (secret.ends_with('\r')) secret.pop_back();
-    return secret;
+PasswordRead read_password_file(const std::string& path) {
+    PasswordRead out;
+    std::FILE* file = std::fopen(path.c_str(), "rb");
+    if (file == nullptr) {
+        out.error = std::generic_category().message(errno);
+        return out;
+    }
+    char buffer[4096];
+    std::size_t n = 0;
+    while ((n = std::fread(buffer, 1, sizeof buffer, file)) > 0) out.secret.append(buffer, n);
+    const int read_errno = errno;
+    const bool failed = std::ferror(file) != 0;  // e.g. EISDIR: fopen opens a directory, fread fails
+    std::fclose(file);
+    if (failed) {
+        out.secret.clear();
+        out.error = std::generic_category().message(read_errno);
+        return out;
+    }
+    if (out.secret.ends_with('\n')) out.secret.pop_back();
+    if (out.secret.ends_with('\r')) out.secret.pop_back();
+    return out;
 }
 
 std::uint16_t keepalive_seconds(std::chrono::milliseconds keepalive) {
@@ -83,7 +101,17 @@ Uplink::Uplink(boost::asio::io_context& io, const config::BridgeConfig& config, 
         tls = tls || uses_tls(target->scheme);
         targets_.push_back(std::move(*target));
     }
-    if (!config.password_file.empty()) password_ = read_password_file(config.password_file);
+    if (!options_.return_to_first) options_.return_to_first = config.return_to_first;
+    if (!config.password_file.empty()) {
+        // Read again at every attempt; read here too so that a file that is
+        // unreadable at start-up is a start-up error.
+        auto read = read_password_file(config.password_file);
+        if (!read.error.empty()) {
+            throw std::runtime_error("bridge " + config.name + ": cannot read password_file " + config.password_file +
+                                     ": " + read.error);
+        }
+        password_ = std::move(read.secret);
+    }
     stream_settings_.step_timeout = options.step_timeout;
     stream_settings_.sni = config.sni;
     stream_settings_.verify_hostname = options.verify_hostname;
@@ -178,6 +206,23 @@ void Uplink::attempt() {
     status_.next_attempt.reset();
     const UplinkTarget& target = targets_[index_];
     status_.address = target.url;
+    if (!config_.password_file.empty()) {
+        // Read at every attempt, so that a rotated secret is used from the next one on.
+        auto read = read_password_file(config_.password_file);
+        if (!read.error.empty()) {
+            // The file serves every address: the round ends here, and the
+            // backoff applies as after any failed round. Posted, as a
+            // connection's failure would come, so that no callback runs
+            // inside start() or nests in another.
+            UplinkFailure failure{.address = target.url,
+                                  .error = "cannot read password_file " + config_.password_file + ": " + read.error};
+            boost::asio::post(io_, [self = shared_from_this(), failure = std::move(failure)] {
+                if (!self->stopped_) self->attempt_failed(failure, true);
+            });
+            return;
+        }
+        password_ = std::move(read.secret);
+    }
     log::get("bridge:" + config_.name)->debug("connecting to {}", target.url);
     auto stream = UplinkStream::create(io_, target, stream_settings_);
     UplinkConnection::Settings settings{.version = version_,
@@ -208,7 +253,11 @@ void Uplink::connection_packet(const mqtt::Packet& packet) {
     if (callbacks_.on_packet) callbacks_.on_packet(packet);
 }
 
-void Uplink::connection_down(const UplinkFailure& reported) {
+void Uplink::connection_down(const UplinkFailure& reported) { attempt_failed(reported, false); }
+
+// A failed attempt or the end of a connection: reported, then the next
+// address at once, or (`round_over`, or none left) the backoff and the first.
+void Uplink::attempt_failed(const UplinkFailure& reported, bool round_over) {
     UplinkFailure failure = reported;
     failure.address = targets_[index_].url;
     connection_.reset();
@@ -234,7 +283,7 @@ void Uplink::connection_down(const UplinkFailure& reported) {
     if (callbacks_.on_disconnected) callbacks_.on_disconnected(failure);
     if (stopped_) return;
     ++index_;
-    schedule_next(index_ >= targets_.size());
+    schedule_next(round_over || index_ >= targets_.size());
 }
 
 void Uplink::schedule_next(bool round_over) {
@@ -258,8 +307,9 @@ void Uplink::schedule_next(bool round_over) {
 }
 
 void Uplink::arm_return_to_first() {
-    if (index_ == 0 || options_.return_to_first.count() <= 0) return;
-    return_timer_.expires_after(options_.return_to_first);
+    const auto every = options_.return_to_first.value_or(std::chrono::milliseconds{0});
+    if (index_ == 0 || every.count() <= 0) return;
+    return_timer_.expires_after(every);
     return_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
         if (!ec) self->probe_first();
     });

@@ -4,8 +4,16 @@
 // kept up for as long as the bridge runs. It tries the configured addresses
 // in order (failover); after a round in which none of them worked it waits
 // (Backoff: reconnect_min doubling to reconnect_max, +-20% jitter) and starts
-// again from the first. Optionally, while connected to a later address, it
-// checks now and then whether the first is reachable again and moves back.
+// again from the first. While connected to a later address, it checks every
+// return_to_first (config; 0 = never) whether the first is reachable again
+// (DNS, TCP, TLS, WebSocket: no MQTT), leaving the working connection alone;
+// only when that check succeeds does it end the connection and try the first,
+// failing over again at once if the first then refuses.
+//
+// The password file is read again at every attempt, so a rotated secret is
+// used from the next reconnect on; an attempt at which it cannot be read
+// fails ("cannot read password_file PATH: REASON") like any other, ending the
+// round, and the backoff goes on.
 //
 // This is the connection layer only. Above it the bridge keeps the session
 // state (packet ids, in-flight QoS 1/2, the outbound queue): it learns of each
@@ -73,8 +81,8 @@ struct UplinkOptions {
     std::chrono::milliseconds stable_after{30000};
     // While connected to a later address, how often to check whether the
     // first answers again (DNS, TCP and TLS, no MQTT) and move back to it;
-    // 0 = never. Proposed config key: [[bridge]] return_to_first = "5m".
-    std::chrono::milliseconds return_to_first{0};
+    // 0 = never. Unset: the config's [[bridge]] return_to_first.
+    std::optional<std::chrono::milliseconds> return_to_first;
     bool verify_hostname = true;
     // The largest packet taken from the broker; in MQTT 5 also announced in
     // CONNECT (Maximum Packet Size), so the broker does not send larger ones.
@@ -104,10 +112,11 @@ struct UplinkCallbacks {
 
 class Uplink : public std::enable_shared_from_this<Uplink> {
 public:
-    // Reads the password file and loads the TLS files (when an address needs
-    // them). Throws std::runtime_error, naming the file or the address, when
-    // one cannot be read or an address is not mqtt://, mqtts://, ws:// or
-    // wss://: a start-up error. `default_client_id` (the gateway's name)
+    // Reads the password file (to refuse an unreadable one at start-up; it
+    // is read again at every attempt) and loads the TLS files (when an
+    // address needs them). Throws std::runtime_error, naming the file or the
+    // address, when one cannot be read or an address is not mqtt://,
+    // mqtts://, ws:// or wss://: a start-up error. `default_client_id` (the gateway's name)
     // applies when the config has no client_id.
     static std::shared_ptr<Uplink> create(boost::asio::io_context& io, const config::BridgeConfig& config,
                                           const std::string& default_client_id, UplinkCallbacks callbacks,
@@ -159,6 +168,7 @@ private:
     void connection_up(const mqtt::Connack& connack);
     void connection_packet(const mqtt::Packet& packet);
     void connection_down(const UplinkFailure& failure);
+    void attempt_failed(const UplinkFailure& failure, bool round_over);
     void schedule_next(bool round_over);
     void arm_return_to_first();
     void probe_first();

@@ -114,6 +114,9 @@ struct BridgeConfig {
     std::string sni;
     Duration reconnect_min = std::chrono::seconds{1};
     Duration reconnect_max = std::chrono::minutes{2};
+    // While connected to a later address, how often the first is checked
+    // (DNS, TCP, TLS; no MQTT) and, once it answers, moved back to; 0 = never.
+    Duration return_to_first = std::chrono::minutes{5};
     BridgePreset preset = BridgePreset::generic;
     std::optional<AzureConfig> azure;
     BridgeQueueConfig queue;

@@ -203,6 +203,7 @@ void describe(V& v, BridgeConfig& c) {
     v.field("sni", c.sni);
     v.field("reconnect_min", c.reconnect_min, {.min = 100, .max = seconds(86400)});
     v.field("reconnect_max", c.reconnect_max, {.min = 100, .max = seconds(86400)});
+    v.field("return_to_first", c.return_to_first, {.max = seconds(86400)});
     v.field("preset", c.preset);
     v.table("azure", c.azure);
     v.table("queue", c.queue);

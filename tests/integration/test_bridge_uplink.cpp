@@ -4,7 +4,8 @@
 // WebSocket support), and fieldgate's own ws/wss listeners for ws:// and
 // wss://. Transports in both protocol versions with a publish round trip
 // each way, client certificates, certificate and password refusals in words,
-// failover, backoff, a dead path (SIGSTOP) found within 1.5 x keep-alive,
+// failover, return_to_first from the config, backoff, a password file read
+// again at every attempt, a dead path (SIGSTOP) found within 1.5 x keep-alive,
 // reconnection after a broker restart, session take-over, stop(). Every
 // wait is bounded; everything is on 127.0.0.1.
 
@@ -29,6 +30,7 @@
 
 #include "bridge/backoff.hpp"
 #include "bridge/uplink.hpp"
+#include "config/loader.hpp"
 #include "gateway/mqtt/codec.hpp"
 #include "support/certs.hpp"
 #include "support/gateway.hpp"
@@ -591,6 +593,85 @@ TEST_P(BridgeUplinkVersions, RefusedPasswordIsReportedWithTheConnackReason) {
     ASSERT_TRUE(uplink.connected()) << "events:\n" << uplink.history();
 }
 
+// The password file is read at every attempt: a secret rotated while the
+// bridge is being refused is used at the next attempt, without a restart; a
+// file that cannot be read meanwhile fails that attempt in words, and the
+// bridge keeps trying.
+TEST(BridgeUplink, PasswordFileIsReadAgainAtEveryAttempt) {
+    TempDir dir;
+    const std::string passwd = dir.path() + "/passwd";
+    ASSERT_EQ(run({mosquitto_passwd_binary(), "-c", "-b", passwd, "bridge", "n3w-s3cret"}).exit_code(), 0);
+    MosquittoProcess mosquitto(MosquittoOptions{.password_file = passwd, .allow_anonymous = false});
+    auto config = bridge_config({url("mqtt", mosquitto.port())});
+    config.username = "bridge";
+    config.password_file = dir.write("bridge.secret", "old-s3cret\n");
+    UplinkRun uplink(config);
+
+    // The old secret is refused, again and again.
+    for (int i = 0; i < 2; ++i) {
+        const auto down = uplink.disconnected(Millis{5000});
+        ASSERT_TRUE(down) << "events:\n" << uplink.history();
+        EXPECT_TRUE(down->error == "CONNACK 0x86 Bad User Name or Password" ||
+                    down->error == "CONNACK 0x87 Not authorized")
+            << down->error;
+    }
+
+    // The file goes away (a rotation that replaces it, caught half way): an
+    // attempt fails with the reason, and the next ones follow.
+    const std::string secret = config.password_file;
+    ASSERT_EQ(std::rename(secret.c_str(), (secret + ".old").c_str()), 0);
+    const std::string unreadable = "cannot read password_file " + secret + ": No such file or directory";
+    std::optional<Event> missing;
+    for (int i = 0; i < 4 && !(missing && missing->error == unreadable); ++i) missing = uplink.disconnected(Millis{5000});
+    ASSERT_TRUE(missing && missing->error == unreadable) << "events:\n" << uplink.history();
+    EXPECT_FALSE(missing->was_connected);
+    EXPECT_EQ(missing->address, url("mqtt", mosquitto.port()));
+    const auto failing = uplink.status();
+    EXPECT_FALSE(failing.connected);
+    EXPECT_EQ(failing.last_error, unreadable);
+    const auto again = uplink.disconnected(Millis{5000});
+    ASSERT_TRUE(again) << "it keeps trying; events:\n" << uplink.history();
+    EXPECT_EQ(again->error, unreadable);
+
+    // The new secret is in place: the next attempt connects, and carries messages.
+    dir.write("bridge.secret", "n3w-s3cret\n");
+    const auto up = uplink.connected(Millis{10000});
+    ASSERT_TRUE(up) << "events:\n" << uplink.history();
+    EXPECT_TRUE(uplink.status().connected);
+    EXPECT_EQ(uplink.status().connections, 1u);
+    ASSERT_TRUE(uplink.send(subscribe(1, "rotated/#")));
+    ASSERT_TRUE(uplink.next_packet(mqtt::PacketType::suback, Millis{5000})) << "events:\n" << uplink.history();
+    ASSERT_TRUE(uplink.send(publish("rotated/t1", "21.5", mqtt::QoS::at_least_once, 3)));
+    const auto puback = uplink.next_packet(mqtt::PacketType::puback, Millis{5000});
+    ASSERT_TRUE(puback) << "events:\n" << uplink.history();
+    EXPECT_EQ(puback->packet_id, 3);
+    const auto echoed = uplink.next_packet(mqtt::PacketType::publish, Millis{5000});
+    ASSERT_TRUE(echoed) << "events:\n" << uplink.history();
+    EXPECT_EQ(echoed->topic, "rotated/t1");
+    EXPECT_EQ(echoed->payload, "21.5");
+
+    // No secret in what the uplink reported.
+    for (const auto& e : uplink.events()) {
+        EXPECT_EQ(e.error.find("s3cret"), std::string::npos) << e.error;
+    }
+}
+
+// At start-up an unreadable password file stays an error that stops the bridge
+// from being made (fieldgate then exits 2), naming the file and the reason.
+TEST(BridgeUplink, UnreadablePasswordFileAtStartUpIsAnError) {
+    TempDir dir;
+    auto config = bridge_config({url("mqtt", 1883)});
+    config.password_file = dir.path() + "/missing.secret";
+    boost::asio::io_context io;
+    try {
+        Uplink::create(io, config, "fieldgate-test", {});
+        ADD_FAILURE() << "no exception";
+    } catch (const std::runtime_error& e) {
+        EXPECT_EQ(std::string(e.what()),
+                  "bridge test: cannot read password_file " + config.password_file + ": No such file or directory");
+    }
+}
+
 TEST_P(BridgeUplinkVersions, FailsOverFromADeadFirstAddressToTheSecond) {
     MosquittoProcess mosquitto;
     const auto dead = free_tcp_ports(1)[0];  // nobody listens there
@@ -638,6 +719,51 @@ TEST(BridgeUplink, MovesBackToTheFirstAddressOnceItAnswersAgain) {
     ASSERT_TRUE(on_first) << "events:\n" << uplink.history();
     EXPECT_EQ(on_first->address, url("mqtt", first_port));
     EXPECT_TRUE(second.wait_for_log("Client uplink-test disconnected.", Millis{5000}, from)) << second.log();
+}
+
+// [[bridge]] return_to_first as written in a config file reaches the uplink
+// (no UplinkOptions override): "300ms" moves back to the first address once
+// it answers, "0s" stays on the second.
+TEST(BridgeUplink, ReturnToFirstFromTheConfigFileDecidesWhetherToMoveBack) {
+    const auto first_port = free_tcp_ports(1)[0];
+    MosquittoProcess second;
+    auto load = [&](const std::string& client_id, const std::string& return_to_first) {
+        const std::string text = "[[bridge]]\nname = \"test\"\naddresses = [\"" + url("mqtt", first_port) + "\", \"" +
+                                 url("mqtt", second.port()) + "\"]\nclient_id = \"" + client_id +
+                                 "\"\nreturn_to_first = \"" + return_to_first +
+                                 "\"\n[[bridge.topic]]\npattern = \"sensors/#\"\n";
+        const auto loaded = config::load_config_text(text, "test.toml", {.check_files = false});
+        for (const auto& e : loaded.errors) ADD_FAILURE() << e.to_string();
+        if (loaded.config.bridges.size() != 1) throw std::runtime_error("no bridge in:\n" + text);
+        return loaded.config.bridges[0];
+    };
+    const auto back_config = load("uplink-back", "300ms");
+    const auto stay_config = load("uplink-stay", "0s");
+    ASSERT_EQ(back_config.return_to_first, Millis{300});
+    ASSERT_EQ(stay_config.return_to_first, Millis{0});
+    UplinkRun back(back_config);
+    UplinkRun stay(stay_config);
+    for (auto* uplink : {&back, &stay}) {
+        ASSERT_TRUE(uplink->disconnected()) << "events:\n" << uplink->history();  // the first refuses
+        const auto up = uplink->connected();
+        ASSERT_TRUE(up) << "events:\n" << uplink->history();
+        EXPECT_EQ(up->address, url("mqtt", second.port()));
+    }
+
+    const MosquittoProcess first(
+        MosquittoOptions{.extra_config = "listener " + std::to_string(first_port) + " 127.0.0.1\n"});
+    const auto moved = back.disconnected(Millis{5000});
+    ASSERT_TRUE(moved) << "events:\n" << back.history();
+    EXPECT_EQ(moved->error, "moving back to " + url("mqtt", first_port));
+    const auto on_first = back.connected();
+    ASSERT_TRUE(on_first) << "events:\n" << back.history();
+    EXPECT_EQ(on_first->address, url("mqtt", first_port));
+
+    // Several of back's 300 ms later, stay is still where it was.
+    std::this_thread::sleep_for(Millis{1000});
+    EXPECT_EQ(stay.events_count(), 2u) << "events:\n" << stay.history();
+    EXPECT_EQ(stay.status().address, url("mqtt", second.port()));
+    EXPECT_TRUE(stay.status().connected);
 }
 
 TEST(BridgeUplink, BackoffBetweenRoundsGrowsUpToReconnectMax) {

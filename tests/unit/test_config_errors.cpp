@@ -325,6 +325,13 @@ std::vector<ErrorCase> bridge_cases() {
                                                                        "reconnect_max = \"1m\"\n" + topic,
          {"test.toml:4:17: error: bridge[1].reconnect_min: longer than reconnect_max (expected reconnect_min <= "
           "reconnect_max)"}},
+        {"ReturnToFirstLongerThanADayIsOutOfRange",
+         bridge_head.substr(0, bridge_head.find("[[bridge.topic]]")) + "return_to_first = \"2d\"\n" + topic,
+         {"test.toml:4:19: error: bridge[1].return_to_first: 2d is out of range (expected 0s to 1d)"}},
+        {"ReturnToFirstWithoutUnitIsReported",
+         bridge_head.substr(0, bridge_head.find("[[bridge.topic]]")) + "return_to_first = \"5\"\n" + topic,
+         {"test.toml:4:19: error: bridge[1].return_to_first: invalid duration \"5\" (expected " +
+          duration_expectation + ")"}},
         {"BridgeCertWithoutKeyIsReported",
          bridge_head.substr(0, bridge_head.find("[[bridge.topic]]")) + "cert = \"/etc/fieldgate/dev.crt\"\n" + topic,
          {"test.toml:1:1: error: bridge[1].key: missing (expected cert and key together)"}},

@@ -127,6 +127,7 @@ alpn = ["x-amzn-mqtt-ca", "mqtt"]
 sni = "abc-ats.iot.eu-west-1.amazonaws.com"
 reconnect_min = "500ms"
 reconnect_max = "5m"
+return_to_first = "15m"
 preset = "aws-iot"
   [bridge.queue]
   max_messages = 5000
@@ -395,6 +396,33 @@ device = "/dev/ttyUSB1"
     EXPECT_EQ(config.serial[0].topic, "serial/scale");
 }
 
+// [[bridge]] return_to_first: a duration, 5 minutes by default, "0s" to
+// stay on whichever address works; printed and loaded back unchanged.
+TEST(ConfigRoundTrip, BridgeReturnToFirstDefaultsToFiveMinutesAndZeroMeansStay) {
+    const std::string head = R"([[bridge]]
+name = "cloud"
+addresses = ["mqtts://a.example.com", "mqtts://b.example.com"]
+)";
+    const std::string topic = "[[bridge.topic]]\npattern = \"sensors/#\"\n";
+    EXPECT_EQ(BridgeConfig{}.return_to_first, 5min);
+    const auto defaulted = load_valid(head + topic);
+    ASSERT_EQ(defaulted.bridges.size(), 1u);
+    EXPECT_EQ(defaulted.bridges[0].return_to_first, 5min);
+    EXPECT_NE(print_config(defaulted).find("\nreturn_to_first = \"5m\"\n"), std::string::npos)
+        << print_config(defaulted);
+
+    const auto never = load_valid(head + "return_to_first = \"0s\"\n" + topic);
+    ASSERT_EQ(never.bridges.size(), 1u);
+    EXPECT_EQ(never.bridges[0].return_to_first, 0ms);
+
+    const auto custom = load_valid(head + "return_to_first = \"90s\"\n" + topic);
+    ASSERT_EQ(custom.bridges.size(), 1u);
+    EXPECT_EQ(custom.bridges[0].return_to_first, 90s);
+    const auto reloaded = load_valid(print_config(custom));
+    EXPECT_EQ(reloaded.bridges[0].return_to_first, 90s);
+    EXPECT_THAT(changed_keys(custom, never), ElementsAre("bridge.return_to_first"));
+}
+
 TEST(ConfigRoundTrip, DefaultsLoadWithoutErrors) {
     const auto result = load_config_text("", "test.toml", {.check_files = false});
     EXPECT_TRUE(result.ok()) << errors_of(result);
@@ -428,6 +456,8 @@ TEST(ConfigRoundTrip, RichConfigLoadsWithEveryValue) {
     ASSERT_TRUE(c.bridges[1].azure.has_value());
     EXPECT_EQ(c.bridges[1].azure->token_ttl, 2h);
     EXPECT_EQ(c.bridges[1].client_id, "line3-pi");
+    EXPECT_EQ(c.bridges[0].return_to_first, 15min);
+    EXPECT_EQ(c.bridges[1].return_to_first, 5min) << "the default";
     ASSERT_EQ(c.modbus.size(), 2u);
     ASSERT_EQ(c.modbus[0].points.size(), 11u);
     EXPECT_EQ(c.modbus[0].points[8].scale, 0.1);
