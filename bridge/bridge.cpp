@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "config/units.hpp"
 #include "gateway/broker/session.hpp"
 #include "gateway/log/log.hpp"
 #include "gateway/mqtt/codec.hpp"
@@ -17,7 +18,7 @@ using mqtt::ProtocolVersion;
 // The packet id of the bridge's one SUBSCRIBE on each side: sent before the
 // session is attached (so no PUBLISH of ours is in flight locally), answered
 // before anything else is sent upstream.
-constexpr std::uint16_t subscribe_id = 1;
+constexpr std::uint16_t local_subscribe_id = 1;  // to our own session
 constexpr std::uint16_t max_window = 256;
 constexpr std::uint16_t window_311 = 64;  // MQTT 3.1.1 brokers announce none
 constexpr auto state_interval = std::chrono::seconds{10};
@@ -53,6 +54,35 @@ std::string iso_time(std::chrono::system_clock::time_point t) {
     return text;
 }
 
+// QoS 0 is kept for the cloud while the uplink is down, in memory only, up
+// to this many (or max_messages, if smaller).
+constexpr std::uint64_t max_qos0_queued = 10000;
+
+std::shared_ptr<const broker::QueuePolicy> make_queue_policy(const config::BridgeQueueConfig& q,
+                                                             const TopicMap& map) {
+    auto policy = std::make_shared<broker::QueuePolicy>();
+    policy->max_messages = q.max_messages;
+    policy->max_bytes = q.max_bytes.bytes;
+    policy->max_age = std::chrono::duration_cast<std::chrono::milliseconds>(q.max_age);
+    policy->drop_oldest = q.when_full == config::QueueFullPolicy::drop_oldest;
+    switch (q.drain) {
+        case config::DrainOrder::oldest_first: policy->drain = broker::QueuePolicy::Drain::oldest_first; break;
+        case config::DrainOrder::interleaved: policy->drain = broker::QueuePolicy::Drain::interleaved; break;
+        case config::DrainOrder::newest_first: policy->drain = broker::QueuePolicy::Drain::newest_first; break;
+    }
+    policy->drain_rate = q.drain_rate;
+    policy->max_qos0 = std::min(q.max_messages, max_qos0_queued);
+    if (map.has_high_priority()) {
+        // The rule that forwards a topic decides its priority; the policy
+        // keeps its own copy of the rules, as the session may outlive the bridge.
+        policy->high_priority = [map = std::make_shared<const TopicMap>(map)](std::string_view topic) {
+            const auto mapped = map->to_remote(topic);
+            return mapped && mapped->priority == config::TopicPriority::high;
+        };
+    }
+    return policy;
+}
+
 TopicMap make_map(const config::BridgeConfig& config) {
     auto result = TopicMap::from(config.topics);
     if (!result.ok()) {
@@ -73,6 +103,7 @@ Bridge::Bridge(broker::Broker& broker, boost::asio::io_context& io, std::size_t 
       config_(config),
       identity_("bridge:" + config.name),
       map_(make_map(config)),
+      queue_policy_(make_queue_policy(config.queue, map_)),
       state_timer_(io) {
     UplinkCallbacks callbacks;
     callbacks.on_connected = [this](const mqtt::Connack& connack, bool, const std::string&) { uplink_connected(connack); };
@@ -106,7 +137,7 @@ void Bridge::attach_session(bool live) {
     broker::PeerInfo info;
     info.address = "in-process";
     info.internal_identity = identity_;
-    info.max_queued_messages = static_cast<std::uint32_t>(std::min<std::uint64_t>(config_.queue.max_messages, UINT32_MAX));
+    info.queue_policy = queue_policy_;
     link_ = std::make_shared<SessionLink>(io_.get_executor(), static_cast<SessionLink::Owner&>(*this), std::move(info),
                                           identity_);
     live_ = live;
@@ -146,7 +177,7 @@ void Bridge::subscribe_locally() {
         return session_attached(*link_);
     }
     mqtt::Subscribe subscribe;
-    subscribe.packet_id = subscribe_id;
+    subscribe.packet_id = local_subscribe_id;
     for (const auto& s : subscriptions) {
         mqtt::SubscriptionOptions options;
         options.qos = static_cast<mqtt::QoS>(s.qos);
@@ -173,7 +204,7 @@ void Bridge::from_session(SessionLink& link, const std::vector<std::uint8_t>& by
                            mqtt::reason_name(connack->reason_code));
             }
         } else if (const auto* suback = std::get_if<mqtt::Suback>(&packet)) {
-            if (suback->packet_id != subscribe_id || subscribed_locally_) continue;
+            if (suback->packet_id != local_subscribe_id || subscribed_locally_) continue;
             subscribed_locally_ = true;
             const auto subscriptions = map_.local_subscriptions();
             for (std::size_t i = 0; i < suback->reason_codes.size() && i < subscriptions.size(); ++i) {
@@ -185,8 +216,9 @@ void Bridge::from_session(SessionLink& link, const std::vector<std::uint8_t>& by
             session_attached(*link_);
             if (!link_) return;
         } else if (const auto* publish = std::get_if<mqtt::Publish>(&packet)) {
-            // Not live: the session keeps QoS 1/2 in flight and resends them on
-            // the next attachment; QoS 0 is gone, as for any offline client.
+            // Not live (an attachment at start-up, before the cloud answers):
+            // the session keeps QoS 1/2 in flight and resends them on the next
+            // attachment; QoS 0 is gone.
             if (live_) {
                 to_cloud(*publish);
             } else if (publish->qos == mqtt::QoS::at_most_once) {
@@ -254,7 +286,11 @@ void Bridge::uplink_connected(const mqtt::Connack& connack) {
         attach_session(true);
     } else {
         mqtt::Subscribe subscribe;
-        subscribe.packet_id = subscribe_id;
+        // The cloud may still hold our in-flight PUBLISHes from the last
+        // connection; their ids are not free for the SUBSCRIBE [MQTT-2.2.1-3].
+        remote_subscribe_id_ = 1;
+        if (const auto* session = own_session()) remote_subscribe_id_ = session->unused_packet_id();
+        subscribe.packet_id = remote_subscribe_id_;
         for (const auto& s : subscriptions) {
             mqtt::SubscriptionOptions options;
             options.qos = static_cast<mqtt::QoS>(s.qos);
@@ -270,7 +306,7 @@ void Bridge::uplink_connected(const mqtt::Connack& connack) {
 
 void Bridge::uplink_packet(const mqtt::Packet& packet) {
     if (const auto* suback = std::get_if<mqtt::Suback>(&packet)) {
-        if (!awaiting_remote_suback_ || suback->packet_id != subscribe_id) return;
+        if (!awaiting_remote_suback_ || suback->packet_id != remote_subscribe_id_) return;
         awaiting_remote_suback_ = false;
         const auto subscriptions = map_.remote_subscriptions();
         for (std::size_t i = 0; i < suback->reason_codes.size() && i < subscriptions.size(); ++i) {
@@ -365,18 +401,34 @@ void Bridge::send_up(const mqtt::Packet& packet) {
     uplink_->send(packet);
 }
 
-// $SYS/bridge/NAME/state, retained, on every change and every 10 s.
+broker::Session* Bridge::own_session() {
+    const auto entry = broker_.registry().find(identity_);
+    return entry ? broker_.find_session(worker_, entry->id) : nullptr;
+}
+
+// $SYS/bridge/NAME/state, retained, on every change and every 10 s. Also
+// the queue's upkeep while the uplink is down: messages past max_age leave,
+// and what the queue dropped since the last time is logged.
 void Bridge::publish_state() {
     if (stopped_) return;
     const auto& s = uplink_->status();
     std::size_t queued = 0;
     std::size_t inflight = 0;
-    if (const auto entry = broker_.registry().find(identity_)) {
-        if (const auto* session = broker_.find_session(worker_, entry->id)) {
-            queued = session->queued();
-            inflight = session->inflight();
+    std::uint64_t queued_bytes = 0;
+    double oldest_age = 0;
+    broker::SessionQueue::Drops drops;
+    if (auto* session = own_session()) {
+        session->trim_queue();
+        const auto& queue = session->queue();
+        queued = queue.size();
+        queued_bytes = queue.bytes();
+        drops = queue.drops();
+        if (const auto oldest = queue.oldest()) {
+            oldest_age = std::chrono::duration<double>(broker_.executor().now() - *oldest).count();
         }
+        inflight = session->inflight();
     }
+    log_queue_drops(drops);
     std::string json = "{\"connected\":" + std::string(s.connected ? "true" : "false");
     json += ",\"address\":" + json_string(s.address);
     json += ",\"since\":" + json_string(iso_time(s.since));
@@ -386,13 +438,20 @@ void Bridge::publish_state() {
     json += ",\"reconnects\":" + std::to_string(s.reconnects);
     json += ",\"failed_attempts\":" + std::to_string(s.failed_attempts);
     json += ",\"queued_messages\":" + std::to_string(queued);
+    json += ",\"queued_bytes\":" + std::to_string(queued_bytes);
+    char age[32];
+    std::snprintf(age, sizeof age, "%.3f", oldest_age);
+    json += ",\"oldest_queued_age_s\":" + std::string(age);
     json += ",\"inflight_messages\":" + std::to_string(inflight);
     json += ",\"forwarded_out\":" + std::to_string(forwarded_out_);
     json += ",\"forwarded_in\":" + std::to_string(forwarded_in_);
+    json += ",\"dropped_queue_full\":" + std::to_string(drops.full);
+    json += ",\"dropped_max_age\":" + std::to_string(drops.aged);
     json += ",\"dropped\":" + std::to_string(dropped_) + "}";
 
     auto m = std::make_shared<broker::Message>();
     m->id = broker_.new_message_id();
+    m->received_at = broker_.executor().now();
     m->topic = "$SYS/bridge/" + config_.name + "/state";
     m->payload = std::move(json);
     m->retain = true;
@@ -402,6 +461,23 @@ void Bridge::publish_state() {
     state_timer_.async_wait([this](const boost::system::error_code& ec) {
         if (!ec) publish_state();
     });
+}
+
+// Drops are counted in the state topic; the log says so at most once per
+// state publication, not once per message.
+void Bridge::log_queue_drops(const broker::SessionQueue::Drops& drops) {
+    const auto full = drops.full - logged_drops_.full;
+    const auto aged = drops.aged - logged_drops_.aged;
+    logged_drops_ = drops;
+    const auto log = log::get("bridge");
+    if (full > 0) {
+        log->warn("bridge {}: the queue dropped {} message(s) because it was full (when_full = {})", config_.name, full,
+                  config_.queue.when_full == config::QueueFullPolicy::drop_oldest ? "drop_oldest" : "drop_new");
+    }
+    if (aged > 0) {
+        log->warn("bridge {}: the queue dropped {} message(s) older than max_age {}", config_.name, aged,
+                  config::format_duration(config_.queue.max_age));
+    }
 }
 
 }  // namespace fieldgate::bridge

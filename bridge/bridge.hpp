@@ -15,6 +15,8 @@
 #include "bridge/uplink.hpp"
 #include "config/config.hpp"
 #include "gateway/broker/broker.hpp"
+#include "gateway/broker/queue_policy.hpp"
+#include "gateway/broker/session_queue.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -71,6 +73,8 @@ private:
     bool is_echo(const mqtt::Publish& publish);
     void send_up(const mqtt::Packet& packet);
     void publish_state();
+    broker::Session* own_session();  // the bridge:NAME session, once it exists
+    void log_queue_drops(const broker::SessionQueue::Drops& drops);
 
     broker::Broker& broker_;
     boost::asio::io_context& io_;
@@ -78,11 +82,14 @@ private:
     config::BridgeConfig config_;
     std::string identity_;  // "bridge:NAME": client id and ACL user
     TopicMap map_;
+    std::shared_ptr<const broker::QueuePolicy> queue_policy_;
+    broker::SessionQueue::Drops logged_drops_;
     std::shared_ptr<Uplink> uplink_;
     std::shared_ptr<SessionLink> link_;
     bool live_ = false;               // link_ is attached for the connected uplink
     bool subscribed_locally_ = false;  // this run's SUBSCRIBE to the session was answered
     bool awaiting_remote_suback_ = false;
+    std::uint16_t remote_subscribe_id_ = 1;  // of the SUBSCRIBE awaiting its SUBACK
     std::uint16_t window_ = 64;            // the cloud's Receive Maximum, capped
     std::uint32_t cloud_max_packet_ = 0;   // 0: no limit announced
     std::vector<std::vector<std::uint8_t>> early_;  // cloud packets before the session was attached (uplink version)

@@ -418,4 +418,10 @@ std::optional<Mapped> TopicMap::to_local(std::string_view remote_topic) const {
     return std::nullopt;
 }
 
+bool TopicMap::has_high_priority() const {
+    return std::any_of(rules_.begin(), rules_.end(), [](const detail::TopicRule& r) {
+        return r.priority == config::TopicPriority::high && r.direction != config::TopicDirection::in;
+    });
+}
+
 }  // namespace fieldgate::bridge

@@ -123,6 +123,8 @@ public:
     std::optional<Mapped> to_local(std::string_view remote_topic) const;
 
     std::size_t size() const { return rules_.size(); }
+    // Some out rule has priority = "high".
+    bool has_high_priority() const;
 
 private:
     std::vector<detail::TopicRule> rules_;

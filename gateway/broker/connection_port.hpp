@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -9,6 +10,7 @@
 namespace fieldgate::broker {
 
 class Session;
+struct QueuePolicy;
 
 // What the transport knows about a client before its CONNECT is decided: the
 // listener's rules and, over TLS, the verified client certificate.
@@ -21,8 +23,9 @@ struct PeerInfo {
     // they log in as: this identity is their username for the ACL. Their
     // client ids ("bridge:NAME") are reserved for them.
     std::optional<std::string> internal_identity;
-    // Overrides [limits] max_queued_messages for this client (a bridge's queue).
-    std::optional<std::uint32_t> max_queued_messages;
+    // How this client's session queues instead of [limits]
+    // max_queued_messages (a bridge's queue); null: the broker's way.
+    std::shared_ptr<const QueuePolicy> queue_policy;
 };
 
 // What a session asks of the network connection it is attached to. The

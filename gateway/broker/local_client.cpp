@@ -27,6 +27,7 @@ void LocalClient::publish(MessagePtr message) {
     auto m = std::make_shared<Message>(*message);
     m->origin = id_;
     m->id = broker_.new_message_id();
+    m->received_at = broker_.executor().now();
     // Captures no `this`: the client may be gone when the task runs.
     broker_.executor().post(worker_, [&broker = broker_, worker = worker_, m = MessagePtr(std::move(m))] {
         broker.stats().messages_received.fetch_add(1, std::memory_order_relaxed);

@@ -17,6 +17,7 @@ MessagePtr make_message(const mqtt::Publish& publish, std::string_view topic, Se
     if (p.correlation_data) m->correlation_data = std::string(*p.correlation_data);
     for (const auto& u : p.user_properties) m->user_properties.emplace_back(u.name, u.value);
     if (p.message_expiry_interval) m->expires_at = now + std::chrono::seconds{*p.message_expiry_interval};
+    m->received_at = now;
     m->origin = origin;
     return m;
 }

@@ -34,6 +34,9 @@ struct Message {
 
     // Message Expiry Interval, as a deadline [MQTT 5.0, 3.3.2.3.3].
     std::optional<Clock::time_point> expires_at;
+    // When the broker took it: a queue's max_age counts from here, also
+    // across restarts (stored as wall-clock time).
+    Clock::time_point received_at{};
 
     SessionId origin = 0;  // for No Local; 0 for the broker's own messages
 

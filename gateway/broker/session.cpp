@@ -52,7 +52,8 @@ void Session::attach(std::shared_ptr<ConnectionPort> port, const mqtt::Connect& 
 
     const auto& props = connect.properties;
     client_ = ClientLimits{};
-    client_.max_queued_messages = port_->peer_info().max_queued_messages.value_or(0);
+    queue_.set_policy(port_->peer_info().queue_policy);
+    queue_.to_backlog();  // what waited for this connection, e.g. restored from the store
     if (mqtt::is_v5(version_)) {
         client_.receive_maximum = props.receive_maximum.value_or(65535);
         client_.maximum_packet_size = props.maximum_packet_size.value_or(0);
@@ -330,6 +331,8 @@ void Session::connection_lost() {
 
 void Session::detach() {
     port_.reset();
+    drain_timer_.reset();
+    queue_.to_backlog();
     broker_.stats().clients_connected.fetch_sub(1, std::memory_order_relaxed);
 }
 
@@ -401,7 +404,7 @@ void Session::restore(const store::LoadedSession& loaded) {
     for (const auto& m : loaded.messages) {
         Delivery d{id_, m.message, m.qos, m.retain, m.subscription_ids};
         if (m.packet_id == 0) {
-            queue_.push_back(std::move(d));
+            queue_.push_restored(std::move(d));
         } else {
             inflight_.push_back(Inflight{std::move(d), m.packet_id, m.released});
             last_packet_id_ = std::max(last_packet_id_, m.packet_id);

@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <list>
 #include <map>
 #include <memory>
 #include <optional>
@@ -14,6 +13,7 @@
 #include "gateway/broker/connection_port.hpp"
 #include "gateway/broker/executor.hpp"
 #include "gateway/broker/message.hpp"
+#include "gateway/broker/session_queue.hpp"
 #include "gateway/broker/store.hpp"
 #include "gateway/mqtt/packets.hpp"
 
@@ -26,7 +26,6 @@ struct ClientLimits {
     std::uint16_t receive_maximum = 65535;  // its in-flight window for our QoS 1/2 PUBLISHes
     std::uint32_t maximum_packet_size = 0;  // 0 = no limit beyond the protocol's
     std::uint16_t topic_alias_maximum = 0;  // aliases we may assign
-    std::uint32_t max_queued_messages = 0;  // 0 = the broker's limit
 };
 
 // A client's session: its subscriptions, the messages in flight and queued for
@@ -94,7 +93,14 @@ public:
     void retract(std::uint64_t message);
 
     std::size_t queued() const { return queue_.size(); }
+    const SessionQueue& queue() const { return queue_; }
+    // Drops what waited longer than the queue's max_age (also while detached).
+    void trim_queue();
     std::size_t inflight() const { return inflight_.size(); }
+    // A packet id no QoS 1/2 PUBLISH of ours holds, for another packet the
+    // client side sends in the same space [MQTT-2.2.1-3] (the bridge's
+    // SUBSCRIBE to the cloud before it attaches this session).
+    std::uint16_t unused_packet_id() const;
 
 private:
     struct Subscription {
@@ -135,6 +141,7 @@ private:
 
     // Sends what fits in the client's window from the queue.
     void pump();
+    void drop_from_queue(std::vector<Delivery>& dropped);
     bool send_publish(Inflight& entry, bool dup);
     void send_qos0(const Delivery& delivery);
     std::uint16_t next_packet_id();
@@ -183,8 +190,8 @@ private:
     std::map<std::string, Subscription, std::less<>> subscriptions_;
     // Vectors, not deques: an empty std::deque allocates, and most sessions are idle.
     std::vector<Inflight> inflight_;  // in the order first sent
-    // A list: it allocates nothing while empty, which is how most sessions spend their life.
-    std::list<Delivery> queue_;
+    SessionQueue queue_;
+    std::unique_ptr<Executor::Timer> drain_timer_;  // a drain rate holds the backlog back
     std::uint16_t last_packet_id_ = 0;
     std::vector<std::uint16_t> inbound_qos2_;  // QoS 2 received and routed, awaiting PUBREL
 

@@ -29,7 +29,7 @@ void Session::rebind(const auth::Acl* acl) {
 // messages stay: the client has them, only PUBREL/PUBCOMP remain.
 void Session::drop_unreadable(bool in_flight_too) {
     if (!acl_) return;
-    std::erase_if(queue_, [this](const Delivery& d) {
+    queue_.erase_if([this](const Delivery& d) {
         if (readable(d)) return false;
         message_done(d);
         return true;

@@ -44,8 +44,9 @@ void Session::deliver(Delivery delivery) {
     }
     auto& stats = broker_.stats();
     if (delivery.qos == mqtt::QoS::at_most_once) {
-        // QoS 0 is not kept for an absent client, nor piled up for a slow one.
-        if (!port_ || port_->pending_output() > broker_.limits().max_output_bytes) {
+        // QoS 0 is not kept for an absent client (unless its queue's policy
+        // says so), nor piled up for a slow one.
+        if (port_ ? port_->pending_output() > broker_.limits().max_output_bytes : !queue_.keeps_qos0_offline()) {
             stats.messages_dropped.fetch_add(1, std::memory_order_relaxed);
             return;
         }
@@ -58,30 +59,56 @@ void Session::deliver(Delivery delivery) {
         }
         return;
     }
-    const auto max_queued = client_.max_queued_messages != 0 ? client_.max_queued_messages
-                                                             : broker_.limits().max_queued_messages;
-    if (queue_.size() >= max_queued) {
-        stats.messages_dropped.fetch_add(1, std::memory_order_relaxed);
-        message_done(delivery);
-        return;
+    std::vector<Delivery> dropped;
+    queue_.push(std::move(delivery), broker_.limits().max_queued_messages, port_ != nullptr, dropped);
+    drop_from_queue(dropped);
+}
+
+std::uint16_t Session::unused_packet_id() const {
+    for (std::uint16_t id = 1; id != 0; ++id) {
+        if (std::none_of(inflight_.begin(), inflight_.end(), [id](const Inflight& i) { return i.packet_id == id; })) {
+            return id;
+        }
     }
-    queue_.push_back(std::move(delivery));
+    return 1;  // unreachable: at most 65535 in flight, and the window is smaller
+}
+
+void Session::drop_from_queue(std::vector<Delivery>& dropped) {
+    broker_.stats().messages_dropped.fetch_add(dropped.size(), std::memory_order_relaxed);
+    for (const auto& d : dropped) message_done(d);
+}
+
+void Session::trim_queue() {
+    std::vector<Delivery> dropped;
+    queue_.drop_aged(broker_.executor().now(), dropped);
+    drop_from_queue(dropped);
 }
 
 void Session::pump() {
     const auto now = broker_.executor().now();
+    if (queue_.shaped()) trim_queue();
     while (port_ && !queue_.empty()) {
-        Delivery& front = queue_.front();
-        if (front.message->expired(now)) {  // [MQTT-3.3.2-5]
-            message_done(front);
-            queue_.pop_front();
+        const Delivery* front = queue_.next(now);
+        if (front == nullptr) {
+            // The drain rate holds the backlog back: come back when it lets go.
+            const auto at = queue_.wake_at();
+            if (at && !drain_timer_) {
+                const auto wait = std::chrono::ceil<std::chrono::milliseconds>(*at - now);
+                drain_timer_ = broker_.executor().run_after(worker_, std::max(wait, std::chrono::milliseconds{1}), [this] {
+                    drain_timer_.reset();
+                    pump();
+                });
+            }
+            break;
+        }
+        if (front->message->expired(now)) {  // [MQTT-3.3.2-5]
+            message_done(queue_.take(now));
             continue;
         }
-        const bool qos0 = front.qos == mqtt::QoS::at_most_once;
-        if (holding() && (qos0 || !needs_stored_packet_id(front))) break;
+        const bool qos0 = front->qos == mqtt::QoS::at_most_once;
+        if (holding() && (qos0 || !needs_stored_packet_id(*front))) break;
         if (!qos0 && inflight_.size() >= window()) break;
-        Delivery d = std::move(front);
-        queue_.pop_front();
+        Delivery d = queue_.take(now);
         if (qos0) {
             send_qos0(d);
         } else {
@@ -137,7 +164,7 @@ void Session::publish_stored(std::uint64_t connection, std::uint16_t packet_id) 
 }
 
 void Session::retract(std::uint64_t message) {
-    std::erase_if(queue_, [&](const Delivery& d) { return d.message->id == message; });
+    queue_.erase_if([&](const Delivery& d) { return d.message->id == message; });
 }
 
 void Session::message_done(const Delivery& d) {

@@ -21,7 +21,7 @@ CREATE TABLE IF NOT EXISTS subscriptions(
   session INTEGER NOT NULL, filter TEXT NOT NULL, options INTEGER NOT NULL, subscription_id INTEGER NOT NULL,
   PRIMARY KEY(session, filter)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS messages(
-  id INTEGER PRIMARY KEY, packet BLOB NOT NULL, expires_at INTEGER);
+  id INTEGER PRIMARY KEY, packet BLOB NOT NULL, expires_at INTEGER, received_at INTEGER);
 CREATE TABLE IF NOT EXISTS session_messages(
   session INTEGER NOT NULL, message INTEGER NOT NULL, qos INTEGER NOT NULL, retain INTEGER NOT NULL,
   subscription_ids TEXT NOT NULL, packet_id INTEGER NOT NULL, released INTEGER NOT NULL,
@@ -40,12 +40,15 @@ std::chrono::system_clock::time_point from_unix_ms(std::int64_t ms) {
     return std::chrono::system_clock::time_point{std::chrono::milliseconds{ms}};
 }
 
-// Message expiry is kept on the steady clock in memory and as wall-clock time on disk.
-std::optional<std::int64_t> expiry_on_disk(const Message& m) {
-    if (!m.expires_at) return std::nullopt;
-    const auto left = *m.expires_at - Clock::now();
+// A message's times are kept on the steady clock in memory and as
+// wall-clock time on disk, so they mean the same after a restart.
+std::int64_t on_disk(Clock::time_point t) {
     return to_unix_ms(std::chrono::system_clock::now() +
-                      std::chrono::duration_cast<std::chrono::system_clock::duration>(left));
+                      std::chrono::duration_cast<std::chrono::system_clock::duration>(t - Clock::now()));
+}
+
+Clock::time_point from_disk(std::int64_t ms) {
+    return Clock::now() + std::chrono::duration_cast<Clock::duration>(from_unix_ms(ms) - std::chrono::system_clock::now());
 }
 
 // A message on disk is the PUBLISH that carries it (MQTT 5, so every property
@@ -59,16 +62,17 @@ std::string encode_message(const Message& m) {
     return {bytes.begin(), bytes.end()};
 }
 
-MessagePtr decode_message(std::uint64_t id, const std::string& packet, std::optional<std::int64_t> expires_at) {
+// A row of messages: id, packet, expires_at, received_at from column `first` on.
+MessagePtr decode_message(const Statement& s, int first) {
+    const auto packet = s.text(first + 1);
     const auto* data = reinterpret_cast<const std::uint8_t*>(packet.data());
     auto decoded = mqtt::decode({data, packet.size()}, mqtt::ProtocolVersion::v5);
     if (decoded.status != mqtt::DecodeStatus::packet) return nullptr;
     const auto& publish = std::get<mqtt::Publish>(decoded.packet);
-    auto m = std::make_shared<Message>(*make_message(publish, publish.topic, 0, Clock::now(), id));
-    if (expires_at) {
-        const auto left = from_unix_ms(*expires_at) - std::chrono::system_clock::now();
-        m->expires_at = Clock::now() + std::chrono::duration_cast<Clock::duration>(left);
-    }
+    auto m = std::make_shared<Message>(
+        *make_message(publish, publish.topic, 0, Clock::now(), static_cast<std::uint64_t>(s.integer(first))));
+    if (!s.is_null(first + 2)) m->expires_at = from_disk(s.integer(first + 2));
+    if (!s.is_null(first + 3)) m->received_at = from_disk(s.integer(first + 3));  // null: stored by an older version
     return m;
 }
 
@@ -117,7 +121,7 @@ struct SqliteStore::Statements {
           delete_session_inbound(db, "DELETE FROM inbound_qos2 WHERE session = ?1"),
           put_subscription(db, "INSERT OR REPLACE INTO subscriptions VALUES(?1, ?2, ?3, ?4)"),
           delete_subscription(db, "DELETE FROM subscriptions WHERE session = ?1 AND filter = ?2"),
-          put_message(db, "INSERT OR IGNORE INTO messages(id, packet, expires_at) VALUES(?1, ?2, ?3)"),
+          put_message(db, "INSERT OR IGNORE INTO messages(id, packet, expires_at, received_at) VALUES(?1, ?2, ?3, ?4)"),
           put_session_message(db, "INSERT OR REPLACE INTO session_messages VALUES(?1, ?2, ?3, ?4, ?5, 0, 0)"),
           message_sent(db, "UPDATE session_messages SET packet_id = ?3, released = ?4 WHERE session = ?1 AND message = ?2"),
           message_done(db, "DELETE FROM session_messages WHERE session = ?1 AND message = ?2"),
@@ -172,6 +176,10 @@ void SqliteStore::open() {
     // FULL: a commit is on the disk before the acknowledgement goes out (power cuts).
     db_->exec(options_.wait_for_commit ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
     db_->exec(schema);
+    // Databases made before messages had received_at (it feeds a bridge queue's max_age).
+    if (db_->query_text("SELECT COUNT(*) FROM pragma_table_info('messages') WHERE name = 'received_at'") == "0") {
+        db_->exec("ALTER TABLE messages ADD COLUMN received_at INTEGER");
+    }
     if (options_.max_size > 0) {
         const auto page_size = std::stoull(db_->query_text("PRAGMA page_size"));
         db_->exec("PRAGMA max_page_count = " + std::to_string(std::max<std::uint64_t>(options_.max_size / page_size, 1)));
@@ -214,18 +222,17 @@ store::LoadedState SqliteStore::load() {
     }
     {
         Statement s{*db_,
-                    "SELECT sm.session, m.id, m.packet, m.expires_at, sm.qos, sm.retain, sm.subscription_ids, "
-                    "sm.packet_id, sm.released FROM session_messages sm JOIN messages m ON m.id = sm.message "
-                    "ORDER BY sm.session, m.id"};
+                    "SELECT sm.session, m.id, m.packet, m.expires_at, m.received_at, sm.qos, sm.retain, "
+                    "sm.subscription_ids, sm.packet_id, sm.released FROM session_messages sm "
+                    "JOIN messages m ON m.id = sm.message ORDER BY sm.session, m.id"};
         while (s.step()) {
             const auto it = index.find(static_cast<SessionId>(s.integer(0)));
             if (it == index.end()) continue;
-            const auto id = static_cast<std::uint64_t>(s.integer(1));
-            auto message = decode_message(id, s.text(2), s.is_null(3) ? std::nullopt : std::optional(s.integer(3)));
+            auto message = decode_message(s, 1);
             if (!message || message->expired(Clock::now())) continue;
             state.sessions[it->second].messages.push_back(
-                {message, static_cast<mqtt::QoS>(s.integer(4)), s.integer(5) != 0, ids_from(s.text(6)),
-                 static_cast<std::uint16_t>(s.integer(7)), s.integer(8) != 0});
+                {message, static_cast<mqtt::QoS>(s.integer(5)), s.integer(6) != 0, ids_from(s.text(7)),
+                 static_cast<std::uint16_t>(s.integer(8)), s.integer(9) != 0});
         }
     }
     {
@@ -238,10 +245,10 @@ store::LoadedState SqliteStore::load() {
         }
     }
     {
-        Statement s{*db_, "SELECT m.id, m.packet, m.expires_at FROM retained r JOIN messages m ON m.id = r.message"};
+        Statement s{*db_,
+                    "SELECT m.id, m.packet, m.expires_at, m.received_at FROM retained r JOIN messages m ON m.id = r.message"};
         while (s.step()) {
-            auto message = decode_message(static_cast<std::uint64_t>(s.integer(0)), s.text(1),
-                                          s.is_null(2) ? std::nullopt : std::optional(s.integer(2)));
+            auto message = decode_message(s, 0);
             if (message && !message->expired(Clock::now())) state.retained.push_back(std::move(message));
         }
     }
@@ -357,9 +364,9 @@ bool SqliteStore::transaction(std::vector<Batch>& batches, std::size_t first, st
 // The message row, once however many sessions and retained topics refer to it.
 std::int64_t SqliteStore::put_message(Statements& s, const Message& message) {
     const auto id = static_cast<std::int64_t>(message.id);
-    s.put_message.bind(1, id).bind_blob(2, encode_message(message));
-    if (const auto expiry = expiry_on_disk(message)) {
-        s.put_message.bind(3, *expiry);
+    s.put_message.bind(1, id).bind_blob(2, encode_message(message)).bind(4, on_disk(message.received_at));
+    if (message.expires_at) {
+        s.put_message.bind(3, on_disk(*message.expires_at));
     } else {
         s.put_message.bind_null(3);
     }

@@ -30,6 +30,7 @@ void SysPublisher::schedule() {
 void SysPublisher::put(const std::string& topic, const std::string& value) {
     auto m = std::make_shared<Message>();
     m->id = broker_.new_message_id();
+    m->received_at = broker_.executor().now();
     m->topic = "$SYS/broker/" + topic;
     m->payload = value;
     m->retain = true;

@@ -3,8 +3,10 @@
 // mapping out/in/both (no echo loop), order over 500 messages, a cloud outage
 // with a backlog, a gateway SIGKILL with a backlog, an uplink that drops in
 // the middle of a stream, the retained $SYS/bridge/NAME/state JSON, failover,
-// a topic rule that cannot map (exit 2), and a TLS uplink. Every wait is
-// bounded; everything is on 127.0.0.1.
+// a topic rule that cannot map (exit 2), a TLS uplink, the queue's bounds
+// (when_full, max_age), drain_rate and priority after an outage, refused
+// credentials and a rotated secret, and commands for a device that was
+// offline. Every wait is bounded; everything is on 127.0.0.1.
 //
 // The cloud keeps its sessions across its restarts (persistence in a
 // directory of the test's): the cloud subscriber is a persistent session
@@ -54,6 +56,7 @@ struct Rule {
     std::string local_prefix;
     std::string remote_prefix;
     std::string remote;
+    std::string priority;  // empty: the default
 };
 
 struct BridgeSpec {
@@ -75,6 +78,7 @@ std::string bridge_toml(const BridgeSpec& b) {
         if (!r.local_prefix.empty()) t += "local_prefix = \"" + r.local_prefix + "\"\n";
         if (!r.remote_prefix.empty()) t += "remote_prefix = \"" + r.remote_prefix + "\"\n";
         if (!r.remote.empty()) t += "remote = \"" + r.remote + "\"\n";
+        if (!r.priority.empty()) t += "priority = \"" + r.priority + "\"\n";
     }
     return t + "\n";
 }
@@ -630,6 +634,232 @@ TEST(BridgeE2E, TlsUplinkVerifiesTheCloudAgainstTheConfiguredCa) {
     pub.connect_ok(gateway.port(), clean("pub"));
     pub.publish("data/tls", "secret", 1);
     EXPECT_EQ(to_string(cloud_sub.message(5000ms)), "site/data/tls 'secret' qos 1");
+    expect_clean_stop(gateway);
+}
+
+// ---- 9. The queue: bounds, age, drain rate, priority ----
+
+// What the cloud gets after an outage, and the drop counts, for
+// `[bridge.queue]` settings `queue` and out rules `rules`: the cloud is
+// killed, `publish` runs against the gateway, the state must satisfy
+// `queued` (the queue is settled), the cloud returns, and what arrives is
+// returned (up to `expect` messages, 3 s quiet after the last).
+struct Outage {
+    std::vector<std::string> arrived;
+    boost::json::object settled;  // the state once `queued` held
+    std::string log;
+};
+
+template <class Publish, class Settled>
+Outage through_outage(const std::string& queue, std::vector<Rule> rules, Publish publish, Settled queued, int expect) {
+    Outage out;
+    Cloud cloud;
+    prepare_cloud_subscriber(cloud, "cloud-sub", "site/#");
+    cloud.start();
+    auto spec = out_bridge({cloud.url()});
+    if (!rules.empty()) spec.rules = std::move(rules);
+    spec.extra = "[bridge.queue]\n" + queue;
+    GatewayProcess gateway(GatewayOptions{.extra_toml = bridge_toml(spec)});
+    StateWatch state(gateway.port());
+    EXPECT_TRUE(state.until(is_connected, 10000ms)) << state.seen() << gateway.log();
+    cloud.kill();
+    EXPECT_TRUE(state.until([](const auto& j) { return !is_connected(j); }, 5000ms)) << state.seen();
+    {
+        PahoClient pub("pub");
+        pub.connect_ok(gateway.port(), clean("pub"));
+        publish(pub);
+    }
+    // The state is published at every reconnect attempt (every 500 ms here).
+    const auto settled = state.until(queued, 8000ms);
+    EXPECT_TRUE(settled) << "states:\n" << state.seen();
+    if (settled) out.settled = *settled;
+    cloud.start();
+    CloudSub sub(cloud.port(), "cloud-sub", true, expect + 1, 3);
+    out.arrived = sub.payloads(30000ms);
+    expect_clean_stop(gateway);
+    out.log = gateway.log();  // all of it, once stopped
+    return out;
+}
+
+std::vector<std::string> payload_range(int from, int to) {
+    std::vector<std::string> out;
+    for (int i = from; i < to; ++i) out.push_back(payload(i));
+    return out;
+}
+
+std::int64_t number(const boost::json::object& j, const char* key) { return j.at(key).as_int64(); }
+
+class BridgeE2EQueueFull : public testing::TestWithParam<std::string> {};
+
+// 80 messages for a queue of 50: drop_oldest keeps the newest 50,
+// drop_new the first 50; either way 30 are counted and logged.
+TEST_P(BridgeE2EQueueFull, KeepsWhatThePolicySaysAndCountsTheDrops) {
+    const auto policy = GetParam();
+    const auto out = through_outage(
+        "max_messages = 50\nwhen_full = \"" + policy + "\"\n", {},
+        [](PahoClient& pub) {
+            for (int i = 0; i < 80; ++i) pub.publish("data/full", payload(i), 1);  // each PUBACKed
+        },
+        [](const auto& j) { return number(j, "queued_messages") == 50 && number(j, "dropped_queue_full") == 30; },
+        50);
+    const auto want = policy == "drop_oldest" ? payload_range(30, 80) : payload_range(0, 50);
+    EXPECT_EQ(out.arrived, want) << first_difference(out.arrived, want) << "\nlog:\n" << out.log;
+    EXPECT_EQ(number(out.settled, "dropped_max_age"), 0);
+    EXPECT_EQ(number(out.settled, "queued_bytes"), 50 * static_cast<int>(std::string("data/full").size() + 6));
+    EXPECT_NE(out.log.find("because it was full (when_full = " + policy + ")"), std::string::npos) << out.log;
+}
+
+INSTANTIATE_TEST_SUITE_P(WhenFull, BridgeE2EQueueFull, testing::Values("drop_oldest", "drop_new"),
+                         [](const auto& param_info) { return param_info.param; });
+
+// max_age = "1s": 20 messages wait longer than that and are dropped (and
+// counted apart from a full queue); the 5 published later reach the cloud.
+TEST(BridgeE2E, QueuedMessagesOlderThanMaxAgeAreDroppedAndCounted) {
+    const auto out = through_outage(
+        "max_age = \"1s\"\n", {},
+        [](PahoClient& pub) {
+            for (int i = 0; i < 20; ++i) pub.publish("data/age", payload(i), 1);
+            std::this_thread::sleep_for(1500ms);
+            for (int i = 20; i < 25; ++i) pub.publish("data/age", payload(i), 1);
+        },
+        [](const auto& j) { return number(j, "dropped_max_age") == 20 && number(j, "queued_messages") == 5; }, 5);
+    EXPECT_EQ(out.arrived, payload_range(20, 25)) << first_difference(out.arrived, payload_range(20, 25));
+    EXPECT_EQ(number(out.settled, "dropped_queue_full"), 0);
+    const double age = out.settled.at("oldest_queued_age_s").as_double();
+    EXPECT_LT(age, 1.0) << "the oldest left is one of the later five";
+    EXPECT_NE(out.log.find("older than max_age 1s"), std::string::npos) << out.log;
+    EXPECT_EQ(out.log.find("because it was full"), std::string::npos) << out.log;
+}
+
+// priority = "high": after an outage the alarm backlog leaves before the
+// data backlog queued ahead of it (drain = oldest_first, so nothing else reorders).
+TEST(BridgeE2E, HighPriorityRuleDrainsFirstAfterAnOutage) {
+    const auto out = through_outage(
+        "drain = \"oldest_first\"\n",
+        {Rule{.pattern = "data/#", .direction = "out", .qos = 1, .remote_prefix = "site/"},
+         Rule{.pattern = "alarm/#", .direction = "out", .qos = 1, .remote_prefix = "site/", .priority = "high"}},
+        [](PahoClient& pub) {
+            for (int i = 0; i < 40; ++i) pub.publish("data/slow", payload(i), 1);
+            for (int i = 40; i < 45; ++i) pub.publish("alarm/hot", payload(i), 1);
+        },
+        [](const auto& j) { return number(j, "queued_messages") == 45; }, 45);
+    auto want = payload_range(40, 45);
+    const auto rest = payload_range(0, 40);
+    want.insert(want.end(), rest.begin(), rest.end());
+    EXPECT_EQ(out.arrived, want) << first_difference(out.arrived, want);
+}
+
+// drain_rate = 100 with drain = "interleaved": a backlog of 300 takes about
+// 3 s to leave, while messages published meanwhile are not held behind it.
+TEST(BridgeE2E, DrainRateSpreadsTheBacklogWhileLiveMessagesKeepFlowing) {
+    constexpr int backlog = 300;
+    constexpr int live = 20;
+    Cloud cloud;
+    prepare_cloud_subscriber(cloud, "cloud-sub", "site/#");
+    cloud.start();
+    auto spec = out_bridge({cloud.url()});
+    spec.extra = "[bridge.queue]\ndrain = \"interleaved\"\ndrain_rate = 100\n";
+    GatewayProcess gateway(GatewayOptions{.extra_toml = bridge_toml(spec)});
+    StateWatch state(gateway.port());
+    ASSERT_TRUE(state.until(is_connected, 10000ms)) << state.seen() << gateway.log();
+    cloud.kill();
+    ASSERT_TRUE(state.until([](const auto& j) { return !is_connected(j); }, 5000ms)) << state.seen();
+    PahoClient pub("pub");
+    pub.connect_ok(gateway.port(), clean("pub"));
+    for (int i = 0; i < backlog; ++i) pub.publish("data/backlog", payload(i), 1);
+
+    CloudSub* sub = nullptr;
+    cloud.start();
+    ASSERT_TRUE(state.until(is_connected, 10000ms)) << state.seen() << gateway.log();
+    const auto reconnected = Clock::now();
+    CloudSub cloud_sub(cloud.port(), "cloud-sub", true, backlog + live, 10);
+    sub = &cloud_sub;
+    for (int i = backlog; i < backlog + live; ++i) {
+        pub.publish("data/live", payload(i), 1);
+        std::this_thread::sleep_for(25ms);
+    }
+    const auto got = sub->payloads(30000ms);
+    const auto took = std::chrono::duration<double>(Clock::now() - reconnected).count();
+    std::printf("[ measure  ] backlog of %d at drain_rate 100/s with %d live: all in %.2f s\n", backlog, live, took);
+
+    std::vector<std::string> backlog_got, live_got;
+    for (const auto& p : got) (p < payload(backlog) ? backlog_got : live_got).push_back(p);
+    EXPECT_EQ(backlog_got, payload_range(0, backlog)) << first_difference(backlog_got, payload_range(0, backlog));
+    EXPECT_EQ(live_got, payload_range(backlog, backlog + live)) << first_difference(live_got, payload_range(backlog, backlog + live));
+    ASSERT_EQ(got.size(), static_cast<std::size_t>(backlog + live));
+    // The live messages were through while most of the backlog still waited.
+    const auto last_live = std::find(got.begin(), got.end(), payload(backlog + live - 1)) - got.begin();
+    EXPECT_LT(last_live, backlog / 2 + live) << "live messages waited behind the backlog";
+    EXPECT_GT(took, 2.0) << "the backlog was not held to 100 messages a second";
+    expect_clean_stop(gateway);
+}
+
+// ---- 10. Refused credentials, a rotated secret ----
+
+TEST(BridgeE2E, RefusedCredentialsBackOffAreReportedAndARotatedSecretIsPickedUp) {
+    TempDir dir;
+    const std::string passwd = dir.path() + "/passwd";
+    ASSERT_EQ(run({mosquitto_passwd_binary(), "-c", "-b", passwd, "bridge", "n3w-s3cret"}).exit_code(), 0);
+    MosquittoProcess cloud(MosquittoOptions{.password_file = passwd, .allow_anonymous = false});
+    PahoClient cloud_sub("cloud-sub");
+    cloud_sub.connect_ok(cloud.port(), ConnectOptions{.client_id = "cloud-sub", .username = "bridge",
+                                                      .password = "n3w-s3cret"});
+    cloud_sub.subscribe("site/#", 1);
+
+    const auto secret = dir.write("bridge.secret", "old-s3cret\n");
+    auto spec = out_bridge({tcp_url(cloud.port())});
+    spec.extra = "username = \"bridge\"\npassword_file = \"" + secret + "\"\n";
+    GatewayProcess gateway(GatewayOptions{.extra_toml = bridge_toml(spec)});
+    StateWatch state(gateway.port());
+    const auto refused = state.until([](const auto& j) { return number(j, "failed_attempts") >= 3; }, 10000ms);
+    ASSERT_TRUE(refused) << state.seen() << gateway.log();
+    EXPECT_FALSE(is_connected(*refused));
+    const std::string error(refused->at("last_error").as_string());
+    EXPECT_TRUE(error == "CONNACK 0x86 Bad User Name or Password" || error == "CONNACK 0x87 Not authorized") << error;
+    EXPECT_TRUE(gateway.wait_for_log(error, 2000ms)) << gateway.log();
+
+    // Meanwhile devices are served, and their messages wait for the cloud.
+    PahoClient pub("pub");
+    pub.connect_ok(gateway.port(), clean("pub"));
+    pub.publish("data/rotated", "kept", 1);
+
+    dir.write("bridge.secret", "n3w-s3cret\n");  // no restart, no SIGHUP
+    const auto up = state.until(is_connected, 10000ms);
+    ASSERT_TRUE(up) << state.seen() << gateway.log();
+    EXPECT_EQ(to_string(cloud_sub.message(5000ms)), "site/data/rotated 'kept' qos 1");
+    expect_clean_stop(gateway);
+    EXPECT_EQ(gateway.log().find("s3cret"), std::string::npos) << "a secret in the log:\n" << gateway.log();
+    EXPECT_NE(gateway.log().find("next try in"), std::string::npos) << "no backoff in the log:\n" << gateway.log();
+}
+
+// ---- 11. Commands for a device that is offline ----
+
+TEST(BridgeE2E, CommandFromTheCloudReachesAPersistentDeviceThatWasOffline) {
+    Cloud cloud;
+    cloud.start();
+    GatewayProcess gateway(GatewayOptions{.extra_toml = bridge_toml(mapping_bridge(cloud.url(), "mqtt5"))});
+    StateWatch state(gateway.port());
+    ASSERT_TRUE(state.until(is_connected, 10000ms)) << state.seen() << gateway.log();
+    {
+        PahoClient device("device");
+        device.connect_ok(gateway.port(), persistent("valve-7"));
+        device.subscribe("devices/cmd/#", 1);
+        device.disconnect();
+    }
+    // A local client online all along sees when the command has been routed
+    // (to the offline session too: one routing serves both).
+    PahoClient monitor("monitor");
+    monitor.connect_ok(gateway.port(), clean("monitor"));
+    monitor.subscribe("devices/cmd/#", 1);
+    PahoClient operator_("operator");
+    operator_.connect_ok(cloud.port(), clean("operator"));
+    operator_.publish("down/line3/cmd/valve-7", "open", 1);
+    ASSERT_EQ(to_string(monitor.message(5000ms)), "devices/cmd/valve-7 'open' qos 1") << gateway.log();
+
+    PahoClient device("device");
+    const auto connack = device.connect_ok(gateway.port(), persistent("valve-7"));
+    EXPECT_TRUE(connack.at("session_present").as_bool()) << boost::json::serialize(connack);
+    EXPECT_EQ(to_string(device.message(5000ms)), "devices/cmd/valve-7 'open' qos 1");
     expect_clean_stop(gateway);
 }
 
