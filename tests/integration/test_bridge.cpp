@@ -863,5 +863,59 @@ TEST(BridgeE2E, CommandFromTheCloudReachesAPersistentDeviceThatWasOffline) {
     expect_clean_stop(gateway);
 }
 
+// ---- 12. MQTT 5 properties through the bridge ----
+
+// User properties (order and repeats), content type, payload format
+// indicator, response topic, correlation data and message expiry reach the
+// other side unchanged, up and down (protocol = "mqtt5" to a v5 cloud).
+TEST(BridgeE2E, Mqtt5PropertiesPassThroughBothWays) {
+    Cloud cloud;
+    cloud.start();
+    const auto v5 = [](const std::string& id) { return ConnectOptions{.version = ProtocolVersion::v5, .client_id = id}; };
+    PahoClient cloud_sub("cloud-sub");
+    cloud_sub.connect_ok(cloud.port(), v5("cloud-sub"));
+    cloud_sub.subscribe("up/#", 1);
+    GatewayProcess gateway(GatewayOptions{.extra_toml = bridge_toml(mapping_bridge(cloud.url(), "mqtt5"))});
+    StateWatch state(gateway.port());
+    ASSERT_TRUE(state.until(is_connected, 10000ms)) << state.seen() << gateway.log();
+    PahoClient device("device");
+    device.connect_ok(gateway.port(), v5("device"));
+    device.subscribe("devices/cmd/#", 1);
+
+    const boost::json::object properties{
+        {"user_property", boost::json::array{boost::json::array{"b", "2"}, boost::json::array{"a", "1"},
+                                             boost::json::array{"b", "3"}}},
+        {"content_type", "application/json"},
+        {"payload_format_indicator", 1},
+        {"response_topic", "replies/7"},
+        {"correlation_data", "corr-42"}};
+    auto with_expiry = properties;
+    with_expiry["message_expiry_interval"] = 300;
+
+    device.publish("sensors/t1", "{\"v\":1}", 1, false, with_expiry);
+    const auto up = cloud_sub.message(5000ms);
+    EXPECT_EQ(up.topic, "up/line3/sensors/t1");
+    auto up_props = up.properties;
+    ASSERT_TRUE(up_props.contains("message_expiry_interval")) << to_string(up);
+    const auto left_up = up_props.at("message_expiry_interval").to_number<int>();
+    EXPECT_TRUE(left_up > 290 && left_up <= 300) << left_up;
+    up_props.erase("message_expiry_interval");
+    EXPECT_EQ(up_props, properties) << to_string(up);
+
+    PahoClient operator_("operator");
+    operator_.connect_ok(cloud.port(), v5("operator"));
+    operator_.publish("down/line3/cmd/valve", "{\"open\":true}", 1, false, with_expiry);
+    const auto down = device.message(5000ms);
+    EXPECT_EQ(down.topic, "devices/cmd/valve");
+    auto down_props = down.properties;
+    ASSERT_TRUE(down_props.contains("message_expiry_interval")) << to_string(down);
+    const auto left_down = down_props.at("message_expiry_interval").to_number<int>();
+    EXPECT_TRUE(left_down > 290 && left_down <= 300) << left_down;
+    down_props.erase("message_expiry_interval");
+    down_props.erase("subscription_identifier");
+    EXPECT_EQ(down_props, properties) << to_string(down);
+    expect_clean_stop(gateway);
+}
+
 }  // namespace
 }  // namespace fieldgate::test
