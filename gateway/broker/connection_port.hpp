@@ -61,6 +61,9 @@ public:
 
     // "127.0.0.1:50312", for logs.
     virtual const std::string& peer() const = 0;
+    // What the CONNECT is decided on, asked for until the session's attach()
+    // has run. A network connection then lets it go (it would otherwise be
+    // most of what an idle connection holds) and answers an empty PeerInfo.
     virtual const PeerInfo& peer_info() const = 0;
 };
 

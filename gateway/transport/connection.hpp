@@ -12,6 +12,7 @@
 #include "gateway/broker/connection_port.hpp"
 #include "gateway/mqtt/stream_parser.hpp"
 #include "gateway/transport/connection_slot.hpp"
+#include "gateway/transport/deadlines.hpp"
 
 namespace fieldgate::transport {
 
@@ -26,12 +27,19 @@ struct ConnectionSettings {
 // writes what the session encodes: one writer, packets appended while a write
 // is in flight go out together in the next one.
 //
+// Its connect timeout and keep-alive are deadlines on the worker's wheel
+// (deadlines.hpp), not timers of its own: an idle connection is this object,
+// its socket and the socket's pending wait (issue 4).
+//
 // Lives on one worker; every member is used only from that worker's thread.
 template <class Stream>
-class Connection final : public broker::ConnectionPort, public std::enable_shared_from_this<Connection<Stream>> {
+class Connection final : public broker::ConnectionPort,
+                         public std::enable_shared_from_this<Connection<Stream>>,
+                         private Deadlines::Entry {
 public:
-    Connection(Stream stream, broker::Broker& broker, std::size_t worker, const ConnectionSettings& settings,
-               broker::PeerInfo info, ConnectionSlot slot);
+    // `deadlines`: the wheel of the connection's worker, which outlives it.
+    Connection(Stream stream, broker::Broker& broker, std::size_t worker, Deadlines& deadlines,
+               const ConnectionSettings& settings, broker::PeerInfo info, ConnectionSlot slot);
     ~Connection() override;
 
     // `connect_deadline`: when a client that has not sent CONNECT is closed
@@ -48,7 +56,7 @@ public:
     void attach_session(broker::Session& session) override;
     bool is_open() const override { return !closed_; }
     const std::string& peer() const override { return peer_; }
-    const broker::PeerInfo& peer_info() const override { return info_; }
+    const broker::PeerInfo& peer_info() const override;
 
 private:
     void read();
@@ -60,37 +68,47 @@ private:
     void on_decode_error(const mqtt::DecodeError& error);
     void write();
     void on_write(const boost::system::error_code& ec);
-    void arm_receive_timer();
+    // Deadlines::Entry: the connect timeout or the keep-alive ran out.
+    void expired() override;
+    // A timer of its own for the rare waits that must hold the connection
+    // alive (a refused login's delay, a WebSocket teardown).
+    void after(std::chrono::milliseconds delay, void (Connection::*then)());
+    void close_now();
     // The network side ended (EOF, error, timeout): the session hears of it.
     void fail();
     void peer_closing();
     void shut();
 
+    // What a deadline on the wheel means.
+    enum class Waiting : std::uint8_t { none, connect, keep_alive };
+
     Stream stream_;
     broker::Broker& broker_;
-    std::size_t worker_;
-    ConnectionSettings settings_;
+    Deadlines& deadlines_;
     std::string peer_;
-    broker::PeerInfo info_;
+    // The listener's rules and what the opening learnt: read while the CONNECT
+    // is decided and the session attached, then freed (connection_port.hpp).
+    std::unique_ptr<const broker::PeerInfo> info_;
     ConnectionSlot slot_;
 
     mqtt::StreamParser parser_;
     broker::Session* session_ = nullptr;
-    bool connecting_ = false;  // CONNECT handed to the broker, no answer yet
-    bool reading_ = false;
-    bool processing_ = false;
 
     std::vector<std::uint8_t> output_;   // appended by the session
     std::vector<std::uint8_t> writing_;  // in the write under way
+
+    std::unique_ptr<boost::asio::steady_timer> delay_timer_;  // see after()
+    Deadlines::Clock::time_point last_receive_;
+    std::uint32_t receive_timeout_ms_ = 0;  // keep-alive x 1.5; 0 = none
+    std::uint32_t worker_;
+    Waiting waiting_ = Waiting::none;
+    bool connecting_ = false;  // CONNECT handed to the broker, no answer yet
+    bool reading_ = false;
+    bool processing_ = false;
     bool writing_active_ = false;
     bool flush_posted_ = false;
     bool closing_ = false;  // close() called: shut once the output is written
     bool closed_ = false;
-
-    boost::asio::steady_timer connect_timer_;
-    boost::asio::steady_timer receive_timer_;
-    std::chrono::milliseconds receive_timeout_{0};
-    std::chrono::steady_clock::time_point last_receive_;
 };
 
 }  // namespace fieldgate::transport

@@ -23,7 +23,8 @@ constexpr std::size_t max_read_per_wakeup = 256 * 1024;
 template <class Stream>
 inline constexpr bool reads_when_readable = std::is_same_v<Stream, TcpStream>;
 
-inline std::string describe_peer(const TcpStream& socket) {
+template <class Socket>
+std::string describe_peer(const Socket& socket) {
     boost::system::error_code ec;
     const auto ep = socket.remote_endpoint(ec);
     if (ec) return "?";
@@ -34,25 +35,31 @@ inline std::string describe_peer(const TcpStream& socket) {
 }  // namespace detail
 
 template <class Stream>
-Connection<Stream>::Connection(Stream stream, broker::Broker& broker, std::size_t worker,
+Connection<Stream>::Connection(Stream stream, broker::Broker& broker, std::size_t worker, Deadlines& deadlines,
                                const ConnectionSettings& settings, broker::PeerInfo info, ConnectionSlot slot)
     : stream_(std::move(stream)),
       broker_(broker),
-      worker_(worker),
-      settings_(settings),
+      deadlines_(deadlines),
       peer_(detail::describe_peer(socket_of(boost::beast::get_lowest_layer(stream_)))),
-      info_(std::move(info)),
+      info_(std::make_unique<const broker::PeerInfo>(std::move(info))),
       slot_(std::move(slot)),
       parser_(settings.max_packet_size),
-      connect_timer_(stream_.get_executor()),
-      receive_timer_(stream_.get_executor()) {
+      worker_(static_cast<std::uint32_t>(worker)) {
     broker_.stats().connections_open.fetch_add(1, std::memory_order_relaxed);
 }
 
-// Touches nothing outside itself: it may run while the worker pool is torn
-// down, after the broker is gone.
+// Touches nothing outside itself but its place on the wheel (which the
+// worker pool keeps until every connection is gone, or lets go of first): it
+// may run while the worker pool is torn down, after the broker is gone.
 template <class Stream>
 Connection<Stream>::~Connection() = default;
+
+// After attach_session() nobody asks (connection_port.hpp); this answers if they do.
+template <class Stream>
+const broker::PeerInfo& Connection<Stream>::peer_info() const {
+    static const broker::PeerInfo attached{};
+    return info_ ? *info_ : attached;
+}
 
 template <class Stream>
 void Connection<Stream>::start(std::chrono::steady_clock::time_point connect_deadline) {
@@ -66,14 +73,10 @@ void Connection<Stream>::start(std::chrono::steady_clock::time_point connect_dea
             if (kind == boost::beast::websocket::frame_type::close) peer_closing();
         });
     }
-    last_receive_ = std::chrono::steady_clock::now();
+    last_receive_ = deadlines_.now();
     // A socket that never sends CONNECT is closed [MQTT 5.0, 4.13].
-    connect_timer_.expires_at(connect_deadline);
-    connect_timer_.async_wait([self = this->shared_from_this()](const boost::system::error_code& ec) {
-        if (ec || self->session_ != nullptr || self->connecting_) return;
-        log::get("broker")->info("{}: no CONNECT within the connect timeout, closing", self->peer_);
-        self->fail();
-    });
+    waiting_ = Waiting::connect;
+    deadlines_.schedule(*this, connect_deadline);
     read();
 }
 
@@ -140,7 +143,7 @@ void Connection<Stream>::on_readable(const boost::system::error_code& ec) {
 
 template <class Stream>
 void Connection<Stream>::received(std::size_t n) {
-    last_receive_ = std::chrono::steady_clock::now();
+    last_receive_ = deadlines_.now();  // the keep-alive deadline moves lazily (expired())
     broker_.stats().bytes_received.fetch_add(n, std::memory_order_relaxed);
     process();
 }
@@ -166,11 +169,15 @@ void Connection<Stream>::process() {
             break;
         }
         connecting_ = true;
-        connect_timer_.cancel();
+        waiting_ = Waiting::none;
+        deadlines_.cancel(*this);
         const auto bytes = parser_.last_packet();
         broker_.connect(this->shared_from_this(), worker_, std::vector<std::uint8_t>(bytes.begin(), bytes.end()));
     }
     processing_ = false;
+    // The session has attached by now (Session::attach ran): what the CONNECT
+    // was decided on is no longer asked for.
+    if (session_ != nullptr) info_.reset();
     parser_.release_if_empty();
     read();
 }
@@ -262,35 +269,73 @@ template <class Stream>
 void Connection<Stream>::close_after(std::chrono::milliseconds delay) {
     session_ = nullptr;
     connecting_ = true;  // reads stay paused meanwhile
-    connect_timer_.expires_after(delay);
-    connect_timer_.async_wait([self = this->shared_from_this()](const boost::system::error_code& ec) {
-        if (!ec && !self->closed_) self->close();
+    waiting_ = Waiting::none;
+    deadlines_.cancel(*this);
+    after(delay, &Connection::close_now);
+}
+
+template <class Stream>
+void Connection<Stream>::close_now() {
+    if (!closed_) close();
+}
+
+template <class Stream>
+void Connection<Stream>::after(std::chrono::milliseconds delay, void (Connection::*then)()) {
+    if (!delay_timer_) delay_timer_ = std::make_unique<boost::asio::steady_timer>(stream_.get_executor());
+    delay_timer_->expires_after(delay);
+    // The wait holds the connection: nothing else may while reads are paused.
+    delay_timer_->async_wait([self = this->shared_from_this(), then](const boost::system::error_code& ec) {
+        if (!ec) ((*self).*then)();
     });
 }
 
 template <class Stream>
 void Connection<Stream>::set_receive_timeout(std::chrono::milliseconds timeout) {
-    receive_timeout_ = timeout;
-    receive_timer_.cancel();
-    if (timeout.count() > 0) arm_receive_timer();
+    const auto ms = std::clamp<std::chrono::milliseconds::rep>(timeout.count(), 0, 0xFFFFFFFF);
+    receive_timeout_ms_ = static_cast<std::uint32_t>(ms);
+    if (closed_) return;
+    if (receive_timeout_ms_ == 0) {
+        if (waiting_ == Waiting::keep_alive) deadlines_.cancel(*this);
+        waiting_ = Waiting::none;
+        return;
+    }
+    waiting_ = Waiting::keep_alive;
+    deadlines_.schedule(*this, last_receive_ + std::chrono::milliseconds{receive_timeout_ms_});
 }
 
+// Runs from the wheel on the worker, the connection still referenced by its
+// pending read (or write) or its session.
 template <class Stream>
-void Connection<Stream>::arm_receive_timer() {
-    receive_timer_.expires_at(last_receive_ + receive_timeout_);
-    receive_timer_.async_wait([self = this->shared_from_this()](const boost::system::error_code& ec) {
-        if (ec || self->closed_ || self->receive_timeout_.count() == 0) return;
-        if (std::chrono::steady_clock::now() - self->last_receive_ < self->receive_timeout_) {
-            self->arm_receive_timer();  // data came in since: wait for the rest of the interval
+void Connection<Stream>::expired() {
+    const auto self = this->shared_from_this();  // fail() may drop the last other reference
+    const Waiting what = waiting_;
+    waiting_ = Waiting::none;
+    if (closed_) return;
+    switch (what) {
+        case Waiting::none:
+            return;
+        case Waiting::connect:
+            if (session_ != nullptr || connecting_) return;
+            log::get("broker")->info("{}: no CONNECT within the connect timeout, closing", peer_);
+            return fail();
+        case Waiting::keep_alive: {
+            if (receive_timeout_ms_ == 0) return;
+            const auto due = last_receive_ + std::chrono::milliseconds{receive_timeout_ms_};
+            if (deadlines_.now() < due) {
+                // Data came in since: wait for the rest of the interval.
+                waiting_ = Waiting::keep_alive;
+                deadlines_.schedule(*this, due);
+                return;
+            }
+            log::get("broker")->info("{}: keep-alive timeout, closing", peer_);
+            if (session_ != nullptr) {
+                session_->disconnect(mqtt::ReasonCode::keep_alive_timeout);  // [MQTT-3.1.2-22]
+            } else {
+                fail();
+            }
             return;
         }
-        log::get("broker")->info("{}: keep-alive timeout, closing", self->peer_);
-        if (self->session_ != nullptr) {
-            self->session_->disconnect(mqtt::ReasonCode::keep_alive_timeout);  // [MQTT-3.1.2-22]
-        } else {
-            self->fail();
-        }
-    });
+    }
 }
 
 // The client began the WebSocket closing handshake. For MQTT the connection
@@ -302,12 +347,11 @@ void Connection<Stream>::peer_closing() {
     boost::asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
         broker::Session* session = self->session_;
         self->session_ = nullptr;
-        self->receive_timeout_ = std::chrono::milliseconds{0};
+        self->receive_timeout_ms_ = 0;
+        self->waiting_ = Waiting::none;
+        self->deadlines_.cancel(*self);
         if (session != nullptr) session->connection_lost();
-        self->receive_timer_.expires_after(std::chrono::seconds{2});
-        self->receive_timer_.async_wait([self](const boost::system::error_code& ec) {
-            if (!ec) self->shut();
-        });
+        self->after(std::chrono::seconds{2}, &Connection::shut);
     });
 }
 
@@ -326,8 +370,9 @@ void Connection<Stream>::shut() {
     closed_ = true;
     broker_.stats().connections_open.fetch_sub(1, std::memory_order_relaxed);
     slot_.release();
-    connect_timer_.cancel();
-    receive_timer_.cancel();
+    waiting_ = Waiting::none;
+    deadlines_.cancel(*this);
+    if (delay_timer_) delay_timer_->cancel();
     auto& socket = socket_of(boost::beast::get_lowest_layer(stream_));
     if constexpr (is_websocket<Stream>) {
         // A close we chose (all output written): the WebSocket closing
@@ -342,7 +387,7 @@ void Connection<Stream>::shut() {
         }
     }
     boost::system::error_code ignored;
-    socket.shutdown(TcpStream::shutdown_both, ignored);
+    socket.shutdown(boost::asio::socket_base::shutdown_both, ignored);
     socket.close(ignored);
 }
 

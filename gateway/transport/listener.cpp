@@ -80,7 +80,8 @@ std::shared_ptr<boost::asio::ssl::context> Listener::tls() const {
 void Listener::accept() {
     const std::size_t worker = next_worker_;
     next_worker_ = (next_worker_ + 1) % pool_.worker_count();
-    acceptor_.async_accept(pool_.io(worker), [this, worker](const boost::system::error_code& ec, tcp::socket socket) {
+    // Accepted onto the worker's io_context, with its executor type (AcceptedSocket).
+    acceptor_.async_accept(pool_.io(worker), [this, worker](const boost::system::error_code& ec, AcceptedSocket socket) {
         if (ec == boost::asio::error::operation_aborted) return;
         if (ec == boost::asio::error::no_descriptors || ec == boost::asio::error::no_buffer_space ||
             ec == boost::asio::error::no_memory) {
@@ -101,7 +102,7 @@ void Listener::accept() {
     });
 }
 
-void Listener::accepted(tcp::socket socket, std::size_t worker) {
+void Listener::accepted(AcceptedSocket socket, std::size_t worker) {
     const bool listener_full = config_.max_connections > 0 && connections_->load() >= config_.max_connections;
     if (listener_full || limits_.gateway_connections->load() >= limits_.gateway_max) {
         log::get("broker")->warn("{}: max_connections ({}) reached, closing a new connection", name(),
@@ -120,6 +121,7 @@ void Listener::accepted(tcp::socket socket, std::size_t worker) {
     auto request = std::make_shared<OpenRequest>(OpenRequest{
         .broker = broker_,
         .worker = worker,
+        .deadlines = pool_.deadlines(worker),
         .type = config_.type,
         .path = config_.path,
         .settings = settings_,
@@ -129,7 +131,7 @@ void Listener::accepted(tcp::socket socket, std::size_t worker) {
         .slot = ConnectionSlot(connections_, limits_.gateway_connections),
     });
     // The opening runs on the connection's own worker.
-    boost::asio::post(pool_.io(worker), [s = std::make_shared<tcp::socket>(std::move(socket)), request]() mutable {
+    boost::asio::post(pool_.io(worker), [s = std::make_shared<AcceptedSocket>(std::move(socket)), request]() mutable {
         open_connection(std::move(*s), std::move(request));
     });
 }

@@ -12,6 +12,7 @@
 #include "gateway/broker/broker.hpp"
 #include "gateway/transport/connection.hpp"
 #include "gateway/transport/connection_slot.hpp"
+#include "gateway/transport/opening.hpp"
 #include "gateway/transport/worker_pool.hpp"
 
 namespace boost::asio::ssl {
@@ -55,7 +56,7 @@ public:
 
 private:
     void accept();
-    void accepted(boost::asio::ip::tcp::socket socket, std::size_t worker);
+    void accepted(AcceptedSocket socket, std::size_t worker);
     std::shared_ptr<boost::asio::ssl::context> tls() const;
 
     WorkerPool& pool_;

@@ -30,8 +30,8 @@ const std::string& address_of(const Request& r) { return r->info.address; }
 template <class Stream>
 void start_connection(Stream stream, const Request& r) {
     if constexpr (!std::is_same_v<Stream, TcpStream>) beast::get_lowest_layer(stream).expires_never();
-    std::make_shared<Connection<Stream>>(std::move(stream), r->broker, r->worker, r->settings, std::move(r->info),
-                                         std::move(r->slot))
+    std::make_shared<Connection<Stream>>(std::move(stream), r->broker, r->worker, r->deadlines, r->settings,
+                                         std::move(r->info), std::move(r->slot))
         ->start(r->deadline);
 }
 
@@ -84,7 +84,7 @@ void refuse_http(const std::shared_ptr<Upgrade<Stream>>& u, http::status status,
     response->prepare_payload();
     http::async_write(u->stream, *response, [u, response](const boost::system::error_code&, std::size_t) {
         boost::system::error_code ignored;
-        socket_of(beast::get_lowest_layer(u->stream)).shutdown(TcpStream::shutdown_both, ignored);
+        socket_of(beast::get_lowest_layer(u->stream)).shutdown(boost::asio::socket_base::shutdown_both, ignored);
         socket_of(beast::get_lowest_layer(u->stream)).close(ignored);
     });
 }
@@ -172,7 +172,7 @@ void handshake_tls(TimedTcpStream tcp, Request r) {
 
 }  // namespace
 
-void open_connection(boost::asio::ip::tcp::socket socket, std::shared_ptr<OpenRequest> request) {
+void open_connection(AcceptedSocket socket, std::shared_ptr<OpenRequest> request) {
     switch (request->type) {
         case config::ListenerType::mqtt:
             return start_connection(std::move(socket), request);

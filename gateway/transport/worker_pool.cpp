@@ -38,6 +38,7 @@ WorkerPool::WorkerPool(std::size_t count) {
         contexts_.push_back(std::make_unique<boost::asio::io_context>(1));
         guards_.push_back(boost::asio::make_work_guard(*contexts_.back()));
     }
+    for (std::size_t i = 0; i < count; ++i) deadlines_.push_back(std::make_unique<Deadlines>(*this, i));
 }
 
 WorkerPool::~WorkerPool() { stop(); }

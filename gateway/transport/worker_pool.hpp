@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "gateway/broker/executor.hpp"
+#include "gateway/transport/deadlines.hpp"
 
 namespace fieldgate::transport {
 
@@ -25,6 +26,8 @@ public:
     void stop();
 
     boost::asio::io_context& io(std::size_t worker) { return *contexts_[worker]; }
+    // The connections' deadlines on `worker`; used only on that worker.
+    Deadlines& deadlines(std::size_t worker) { return *deadlines_[worker]; }
 
     std::size_t worker_count() const override { return contexts_.size(); }
     void post(std::size_t worker, Task task) override;
@@ -36,6 +39,10 @@ private:
     std::vector<std::unique_ptr<boost::asio::io_context>> contexts_;
     std::vector<Guard> guards_;
     std::vector<std::thread> threads_;
+    // After contexts_, so destroyed before them: a wheel cancels its timer on
+    // its io_context and lets go of the connections still on it, which the
+    // io_contexts then destroy.
+    std::vector<std::unique_ptr<Deadlines>> deadlines_;
 };
 
 }  // namespace fieldgate::transport
