@@ -20,6 +20,20 @@
 # against the CA and never resumes a session, so every handshake is a full
 # one. The table says what was negotiated.
 #
+# Durability (not in the default SCENARIOS; ~3 minutes):
+#   SCENARIOS="persist-sync persist-batched persist-none" bench/compare.sh
+# QoS 1, 1 publisher -> 1 persistent subscriber (clean session 0, fixed client
+# id; fg_loadgen --persistent), 64 B, flat out with 64 in flight. fieldgate
+# runs with a state_dir in the run's temporary directory (fresh each run) and
+# [persistence] durability = "sync", "batched" or "none"; mosquitto, run
+# alongside each, with persistence true and persistence_location there too
+# (mosquitto writes its database only every autosave_interval, default 30
+# minutes, and at exit: it does not store per message). A table of its own
+# puts the three fieldgate modes and mosquitto side by side, with the bytes
+# the broker process wrote to storage over the window (/proc/PID/io
+# write_bytes: page cache pages it dirtied, WAL and database) per delivered
+# message and as a multiple of the 64 B payload.
+#
 # Settings (environment, defaults in brackets):
 #   RUNS [3]            runs per broker and scenario, alternating the brokers
 #   DURATION [5]        seconds measured per throughput run, after WARMUP [1]
@@ -37,7 +51,11 @@
 #   EXTRA_BUDGET [150]  seconds that waiting for quiet and runs done again may
 #                       add in all (the whole script stays under ~9 minutes,
 #                       a TLS-only run as above under ~4)
-#   OUT                 raw results file [build/release/bench/compare-DATE.txt]
+#   BUILD [build/release]  the build directory: fieldgate, fg_loadgen and
+#                       fg_null_forwarder are built there (the release preset
+#                       when it is the default, else `cmake --build BUILD`)
+#   BIN [BUILD/bin]     where the binaries are taken from
+#   OUT                 raw results file [BUILD/bench/compare-DATE.txt]
 #
 # Broker CPU is utime+stime from /proc/PID/stat over the measured window; RSS
 # per idle connection is VmRSS with the connections open minus VmRSS before,
@@ -46,7 +64,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BIN=$ROOT/build/release/bin
+BUILD=${BUILD:-$ROOT/build/release}
+BIN=${BIN:-$BUILD/bin}
 RUNS=${RUNS:-3}
 DURATION=${DURATION:-5}
 WARMUP=${WARMUP:-1}
@@ -61,13 +80,17 @@ QUIET_WAIT=${QUIET_WAIT:-6}
 NOISE_PCT=${NOISE_PCT:-25}
 RETRIES=${RETRIES:-1}
 EXTRA_BUDGET=${EXTRA_BUDGET:-150}
-OUT=${OUT:-$ROOT/build/release/bench/compare-$(date +%Y%m%d-%H%M%S).txt}
+OUT=${OUT:-$BUILD/bench/compare-$(date +%Y%m%d-%H%M%S).txt}
 
 die() { echo "compare.sh: $*" >&2; exit 2; }
 
 # A scenario's name without its TLS prefix (tls-qos0 -> qos0), and the TLS
 # version it asks for (empty for none).
 base_of() { local s=${1#tls12-}; echo "${s#tls-}"; }
+# The fg_loadgen scenario behind a scenario (persist-sync -> qos1), and the
+# durability fieldgate runs with ("none" outside the persist-* scenarios).
+loadgen_of() { local b; b=$(base_of "$1"); [[ $b == persist-* ]] && echo qos1 || echo "$b"; }
+durability_of() { local b; b=$(base_of "$1"); [[ $b == persist-* ]] && echo "${b#persist-}" || echo none; }
 tls_of() {
     case $1 in
         tls12-*) echo 1.2 ;;
@@ -84,6 +107,8 @@ command -v ss >/dev/null || die "ss is not installed (iproute2)"
 for scenario in $SCENARIOS; do
     case $(base_of "$scenario") in
         qos0 | qos1 | fanout | latency | idle | handshake) ;;
+        persist-sync | persist-batched | persist-none)
+            [[ -z $(tls_of "$scenario") ]] || die "$scenario: the persist-* scenarios run without TLS" ;;
         *) die "unknown scenario $scenario" ;;
     esac
 done
@@ -97,9 +122,16 @@ for scenario in $SCENARIOS; do [[ -n $(tls_of "$scenario") ]] && USES_TLS=1; don
 if (( USES_TLS )); then command -v openssl >/dev/null || die "openssl is not installed"; fi
 
 cd "$ROOT"
-[[ -f build/release/build.ninja ]] || cmake --preset release >/dev/null
-cmake --build --preset release --target fieldgate fg_loadgen fg_null_forwarder >/dev/null ||
-    die "build failed (cmake --build --preset release)"
+if [[ $BUILD == "$ROOT/build/release" ]]; then
+    [[ -f build/release/build.ninja ]] || cmake --preset release >/dev/null
+    cmake --build --preset release --target fieldgate fg_loadgen fg_null_forwarder >/dev/null ||
+        die "build failed (cmake --build --preset release)"
+else
+    [[ -f $BUILD/build.ninja || -f $BUILD/Makefile ]] || die "$BUILD is not a configured build directory"
+    cmake --build "$BUILD" --target fieldgate fg_loadgen fg_null_forwarder >/dev/null ||
+        die "build failed (cmake --build $BUILD)"
+fi
+for b in fieldgate fg_loadgen fg_null_forwarder; do [[ -x $BIN/$b ]] || die "no $BIN/$b"; done
 
 # Both brokers and the generator inherit this: 10,000 idle connections need as
 # many descriptors in each, plus a margin.
@@ -168,14 +200,18 @@ free_port() {
     die "no free port found"
 }
 
-# start_broker KIND [TLS]: sets PORT and BROKER_PID; the broker runs on
-# BROKER_CORE with one listener: MQTT, or MQTT over TLS when TLS is 1.
+# start_broker KIND [TLS] [DURABILITY]: sets PORT and BROKER_PID; the broker
+# runs on BROKER_CORE with one listener: MQTT, or MQTT over TLS when TLS is 1.
+# DURABILITY: fieldgate's [persistence] durability (none, the default; sync;
+# batched), or for mosquitto persistence true unless it is none. Either way
+# the broker's state starts empty.
 start_broker() {
-    local kind=$1 tls=${2:-0} http listener tls_lines=
+    local kind=$1 tls=${2:-0} durability=${3:-none} http listener tls_lines= persist_lines="persistence false"
     PORT=$(free_port)
     case $kind in
         fieldgate)
             http=$(free_port)
+            rm -rf "$WORK/state"
             mkdir -p "$WORK/state"
             listener="bind = \"127.0.0.1:$PORT\""
             if (( tls )); then
@@ -200,7 +236,7 @@ max_inflight = 64
 max_queued_messages = 1000000
 
 [persistence]
-durability = "none"
+durability = "$durability"
 EOF
             taskset -c "$BROKER_CORE" "$BIN/fieldgate" -c "$WORK/fieldgate.toml" >>"$WORK/fieldgate.log" 2>&1 &
             ;;
@@ -208,11 +244,19 @@ EOF
             if (( tls )); then
                 tls_lines=$(printf 'certfile %s\nkeyfile %s' "$TLS_DIR/server.crt" "$TLS_DIR/server.key")
             fi
+            if [[ $durability != none ]]; then
+                # mosquitto, started as root, drops to its own user and must write there.
+                rm -rf "$WORK/mosquitto-state"
+                mkdir -p "$WORK/mosquitto-state"
+                chmod 711 "$WORK"
+                chmod 777 "$WORK/mosquitto-state"
+                persist_lines=$(printf 'persistence true\npersistence_location %s/' "$WORK/mosquitto-state")
+            fi
             cat >"$WORK/mosquitto.conf" <<EOF
 listener $PORT 127.0.0.1
 $tls_lines
 allow_anonymous true
-persistence false
+$persist_lines
 max_inflight_messages 64
 max_queued_messages 1000000
 max_queued_bytes 0
@@ -310,15 +354,16 @@ run_one() {
 # the broker or the generator failed.
 attempt_one() {
     local kind=$1 scenario=$2 rc limit base tls args=()
-    base=$(base_of "$scenario")
+    base=$(loadgen_of "$scenario")
     tls=$(tls_of "$scenario")
     LINE=
     wait_quiet
-    if ! start_broker "$kind" "$([[ -n $tls ]] && echo 1 || echo 0)"; then
+    if ! start_broker "$kind" "$([[ -n $tls ]] && echo 1 || echo 0)" "$(durability_of "$scenario")"; then
         echo "$kind scenario=$scenario run_failed=start" >>"$OUT"
         return 1
     fi
     [[ -n $tls ]] && args+=(--tls-ca "$TLS_DIR/ca.crt" --tls-version "$tls")
+    [[ $(base_of "$scenario") == persist-* ]] && args+=(--persistent)
     if [[ $base == idle ]]; then
         args+=(--connections "$IDLE_CONNECTIONS")
         limit=120
@@ -363,7 +408,9 @@ summary() {
             "broker_cpu=$(field broker_cpu_pct "$1")% gen_cpu=$(field gen_cpu_pct "$1")%" \
             "others=$(field others_cpu_pct "$1")%"
     else
-        echo "msg/s=$(field msgs_per_s "$1") cpu_us/msg=$(field cpu_us_per_msg "$1") p50=$(field p50_us "$1")us" \
+        local written=
+        [[ $base == persist-* ]] && written=" written/msg=$(field write_bytes_per_msg "$1")B"
+        echo "msg/s=$(field msgs_per_s "$1") cpu_us/msg=$(field cpu_us_per_msg "$1")$written p50=$(field p50_us "$1")us" \
             "p99=$(field p99_us "$1")us lost=$(field lost "$1") broker_cpu=$(field broker_cpu_pct "$1")%" \
             "gen_cpu=$(field gen_cpu_pct "$1")% others=$(field others_cpu_pct "$1")%"
     fi
@@ -440,6 +487,12 @@ echo "Medians of $RUNS alternating runs; broker on core $BROKER_CORE, generator 
 echo
 echo "fieldgate $("$BIN/fieldgate" --version 2>/dev/null | awk '{ print $NF }'), $(mosquitto -h 2>/dev/null | head -1 || true)," \
     "Linux $(uname -r), $(nproc) cores."
+MAIN_TABLE=0
+PERSIST=()
+for s in $SCENARIOS; do
+    if [[ $(base_of "$s") == persist-* ]]; then PERSIST+=("$s"); else MAIN_TABLE=1; fi
+done
+if (( MAIN_TABLE )); then
 echo
 echo "| Metric | fieldgate | mosquitto | ratio | target (met?) | null forwarder |"
 echo "|---|---:|---:|---:|---|---:|"
@@ -477,6 +530,46 @@ for s in $SCENARIOS; do
         idle) row "$(fmt "$IDLE_CONNECTIONS" 0) idle connections$over, RSS KiB/connection" "$s" rss_per_conn_kib 2 "" ;;
     esac
 done
+fi
+# Durability side by side: one column per fieldgate mode, and mosquitto with
+# persistence true over all its persist-* runs together.
+if (( ${#PERSIST[@]} )); then
+    mq_values() { local s; for s in "${PERSIST[@]}"; do values mosquitto "$s" "$1"; done; }
+    prow() {  # prow LABEL FIELD DECIMALS [sum]
+        local s cells="" v
+        for s in "${PERSIST[@]}"; do
+            if [[ ${4:-} == sum ]]; then v=$(sum_field fieldgate "$s" "$2"); else v=$(med fieldgate "$s" "$2"); fi
+            cells+=" $(fmt "$v" "$3") |"
+        done
+        if [[ ${4:-} == sum ]]; then v=$(mq_values "$2" | awk '{ s += $1 } END { print s + 0 }'); else v=$(mq_values "$2" | median); fi
+        printf '| %s |%s %s |\n' "$1" "$cells" "$(fmt "$v" "$3")"
+    }
+    ratio_row() {  # bytes written per message over the 64 B payload
+        local s cells="" v
+        for s in "${PERSIST[@]}"; do
+            v=$(med fieldgate "$s" write_bytes_per_msg)
+            cells+=" $([[ -n $v ]] && awk -v v="$v" 'BEGIN { printf "%.2f", v / 64 }' || echo -) |"
+        done
+        v=$(mq_values write_bytes_per_msg | median)
+        printf '| %s |%s %s |\n' "Bytes written / 64 B payload (aim under sync: < 4)" "$cells" \
+            "$([[ -n $v ]] && awk -v v="$v" 'BEGIN { printf "%.2f", v / 64 }' || echo -)"
+    }
+    echo
+    header="| QoS 1 1->1, persistent subscriber, 64 B, 64 in flight |"
+    rule="|---|"
+    for s in "${PERSIST[@]}"; do header+=" fieldgate $(durability_of "$s") |"; rule+="---:|"; done
+    echo "$header mosquitto, persistence true |"
+    echo "$rule---:|"
+    prow "Delivered msg/s" msgs_per_s 0
+    prow "Broker CPU us/msg" cpu_us_per_msg 3
+    prow "Bytes written per msg (/proc/PID/io write_bytes)" write_bytes_per_msg 1
+    ratio_row
+    prow "Latency p50 us (flat out: queueing included)" p50_us 1
+    prow "Messages never delivered (sum over runs)" lost 0 sum
+    echo
+    echo "mosquitto (persistence true) writes its database every autosave_interval (default 30 min) and at exit, not" \
+        "per message: during the window it stores nothing on disk. Its column takes all its persist-* runs together."
+fi
 echo
 if (( USES_TLS )); then
     tls_line=

@@ -12,6 +12,11 @@
 //   handshake  new connections, 16 at a time, each CONNECT, CONNACK,
 //            DISCONNECT; connections per second and broker CPU per connection
 //
+// --persistent gives the subscribers of qos0/qos1/fanout/latency persistent
+// sessions, so that a broker with persistence stores their messages; the
+// broker's write_bytes (/proc/PID/io) over the window is then reported per
+// delivered message.
+//
 // With --tls-ca FILE every connection of any scenario is TLS (1.3, or
 // --tls-version 1.2), trusting only FILE and never resuming a session.
 #include <CLI/CLI.hpp>
@@ -59,6 +64,7 @@ int main(int argc, char** argv) {
     std::optional<double> rate, warmup, duration, drain, settle, hold;
     std::optional<std::string> filter;
     std::optional<bool> spin;
+    bool persistent = false;
     std::string tls_ca;
     std::string tls_version = "1.3";
 
@@ -88,6 +94,8 @@ int main(int argc, char** argv) {
     add_override(app, "--drain", drain, "after the window, seconds without a delivery that end the run")
         ->check(CLI::Range(0.0, 600.0));
     add_override(app, "--spin", spin, "poll without sleeping (default: on)");
+    app.add_flag("--persistent", persistent,
+                 "subscribers keep persistent sessions (clean session 0, client ids fgbench-sub-N)");
     add_override(app, "--connections", connections, "idle: connections to open")->check(CLI::Range(1, 1'000'000));
     add_override(app, "--concurrency", concurrency, "idle, handshake: connections opening at once")
         ->check(CLI::Range(1, 10'000));
@@ -164,6 +172,7 @@ int main(int argc, char** argv) {
         override_with(o.duration, duration);
         override_with(o.drain, drain);
         override_with(o.spin, spin);
+        o.persistent = persistent;
         return bench::run_traffic(o);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "fg_loadgen: %s\n", e.what());

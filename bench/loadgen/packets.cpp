@@ -57,13 +57,16 @@ PacketTemplate puback_template(mqtt::ProtocolVersion version) {
 }
 
 std::vector<std::uint8_t> connect_packet(mqtt::ProtocolVersion version, const std::string& client_id,
-                                         std::uint16_t keep_alive) {
+                                         std::uint16_t keep_alive, bool clean, std::uint32_t session_expiry) {
     mqtt::Connect c;
     c.version = version;
-    c.clean_start = true;
+    c.clean_start = clean;
     c.keep_alive = keep_alive;
     c.client_id = client_id;
-    if (mqtt::is_v5(version)) c.properties.receive_maximum = 65535;
+    if (mqtt::is_v5(version)) {
+        c.properties.receive_maximum = 65535;
+        if (!clean) c.properties.session_expiry_interval = session_expiry;
+    }
     return encoded(c, version);
 }
 

@@ -57,8 +57,10 @@ struct Stamp {
 PacketTemplate publish_template(mqtt::ProtocolVersion version, const std::string& topic, mqtt::QoS qos,
                                 std::size_t payload_size);
 PacketTemplate puback_template(mqtt::ProtocolVersion version);
+// clean = false asks for a persistent session: clean session 0 (3.1.1), or
+// clean start 0 with `session_expiry` seconds (MQTT 5).
 std::vector<std::uint8_t> connect_packet(mqtt::ProtocolVersion version, const std::string& client_id,
-                                         std::uint16_t keep_alive);
+                                         std::uint16_t keep_alive, bool clean = true, std::uint32_t session_expiry = 0);
 std::vector<std::uint8_t> subscribe_packet(mqtt::ProtocolVersion version, std::uint16_t packet_id,
                                            const std::string& filter, mqtt::QoS qos);
 std::vector<std::uint8_t> disconnect_packet(mqtt::ProtocolVersion version);

@@ -49,6 +49,14 @@ std::optional<ProcessSample> sample_process(pid_t pid) {
         }
     }
     if (!found) return std::nullopt;
+
+    std::ifstream io(dir + "/io");
+    while (std::getline(io, line)) {
+        if (line.rfind("write_bytes:", 0) == 0) {
+            sample.write_bytes = static_cast<std::int64_t>(std::strtoull(line.c_str() + 12, nullptr, 10));
+            break;
+        }
+    }
     return sample;
 }
 
@@ -99,6 +107,9 @@ WindowUsage usage_between(const WindowSample& begin, const WindowSample& end) {
     if (begin.broker && end.broker) {
         u.broker_cpu_seconds = end.broker->cpu_seconds - begin.broker->cpu_seconds;
         u.broker_rss_kib = end.broker->rss_kib;
+        if (begin.broker->write_bytes >= 0 && end.broker->write_bytes >= 0) {
+            u.broker_write_bytes = end.broker->write_bytes - begin.broker->write_bytes;
+        }
     }
     if (begin.cores && end.cores) {
         const double others = end.cores->busy_seconds - begin.cores->busy_seconds - u.own_cpu_seconds -

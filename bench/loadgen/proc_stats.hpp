@@ -10,6 +10,10 @@ namespace fieldgate::bench {
 struct ProcessSample {
     double cpu_seconds = 0;     // utime + stime of all its threads (/proc/PID/stat)
     std::uint64_t rss_kib = 0;  // VmRSS (/proc/PID/status)
+    // write_bytes of /proc/PID/io: what the process caused to be written to
+    // storage (page cache pages it dirtied), all threads; -1 when unreadable
+    // (another user's process without CAP_SYS_PTRACE).
+    std::int64_t write_bytes = -1;
 };
 
 // Empty when the process is gone or /proc cannot be read.
@@ -40,6 +44,7 @@ WindowSample sample_window(pid_t broker_pid);  // broker_pid 0: the broker is no
 struct WindowUsage {
     double broker_cpu_seconds = -1;  // -1 when the broker was not sampled
     std::uint64_t broker_rss_kib = 0;
+    std::int64_t broker_write_bytes = -1;  // -1 when /proc/PID/io was not readable
     double own_cpu_seconds = 0;
     double others_cpu_seconds = -1;  // other processes on the cores; -1 when unknown
     double steal_seconds = -1;

@@ -31,6 +31,10 @@ struct TrafficOptions {
     std::size_t payload = 64;
     std::uint16_t inflight = 64;
     std::size_t window = 1000;
+    // Subscribers keep persistent sessions (clean session 0; MQTT 5: clean
+    // start 0, session expiry 1 h) under fixed client ids fgbench-sub-N, so a
+    // broker stores their QoS 1 messages (durability figures).
+    bool persistent = false;
     double rate = 0;       // messages per second per publisher; 0 = flat out
     double warmup = 1;     // seconds before the measured window
     double duration = 5;   // seconds measured

@@ -146,7 +146,8 @@ void TrafficRun::open_connections() {
         if (!conn.socket->handshake_blocking(10s, error)) throw std::runtime_error(error);
         if (tls_.empty()) tls_ = conn.socket->tls_summary();
         conn.socket->set_version(o_.version);
-        const auto connect = connect_packet(o_.version, id, 600);
+        const bool persistent = o_.persistent && role == Role::subscriber;
+        const auto connect = connect_packet(o_.version, id, 600, !persistent, persistent ? 3600 : 0);
         conn.socket->output().assign(connect.begin(), connect.end());
         poller_.add(fd, conns_.size(), EPOLLIN);
         dirty_.push_back(conns_.size());
@@ -155,7 +156,8 @@ void TrafficRun::open_connections() {
     const auto tag = std::to_string(getpid());
     for (std::size_t s = 0; s < o_.subscribers; ++s) {
         subscribers_.push_back({conns_.size(), std::vector<std::uint64_t>(o_.publishers, 0)});
-        open(Role::subscriber, s, "fgbench-" + tag + "-sub-" + std::to_string(s));
+        // A persistent session under the same id in every run: each run has a fresh broker and state.
+        open(Role::subscriber, s, o_.persistent ? "fgbench-sub-" + std::to_string(s) : "fgbench-" + tag + "-sub-" + std::to_string(s));
     }
     for (std::size_t p = 0; p < o_.publishers; ++p) {
         Publisher pub;
@@ -428,13 +430,21 @@ int TrafficRun::run() {
         std::snprintf(buf, sizeof buf, "%.3f", broker_cpu * 1e6 / static_cast<double>(delivered));
         per_message = delivered > 0 ? buf : "inf";
     }
+    // Bytes the broker had written to storage (/proc/PID/io write_bytes) per
+    // delivered message; -1 when /proc/PID/io could not be read.
+    std::string written_per_message = "-1";
+    if (usage.broker_write_bytes >= 0 && delivered > 0) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.1f", static_cast<double>(usage.broker_write_bytes) / static_cast<double>(delivered));
+        written_per_message = buf;
+    }
     const auto us = [](std::uint64_t ns) { return static_cast<double>(ns) / 1e3; };
     std::printf("scenario=%s publishers=%zu subscribers=%zu qos=%d payload=%zu rate=%.0f seconds=%.3f sent=%" PRIu64
                 " delivered=%" PRIu64 " msgs_per_s=%.0f lost=%" PRIu64 " gaps=%" PRIu64 " duplicates=%" PRIu64
                 " stalls=%" PRIu64 " behind=%" PRIu64 " samples=%" PRIu64
                 " p50_us=%.1f p90_us=%.1f p99_us=%.1f max_us=%.1f broker_cpu_s=%.3f broker_cpu_pct=%.1f"
                 " cpu_us_per_msg=%s broker_rss_kib=%" PRIu64 " gen_cpu_pct=%.1f others_cpu_pct=%.1f steal_pct=%.1f"
-                " tls=%s\n",
+                " write_bytes=%lld write_bytes_per_msg=%s persistent=%d tls=%s\n",
                 o_.name.c_str(), o_.publishers, o_.subscribers, static_cast<int>(o_.qos), o_.payload, o_.rate, seconds,
                 at_end.sent - at_begin.sent, delivered, static_cast<double>(delivered) / seconds, lost, gaps_,
                 duplicates_, stalls_, behind, latency_.count(), us(latency_.percentile(0.50)),
@@ -442,7 +452,9 @@ int TrafficRun::run() {
                 broker_cpu >= 0 ? 100 * broker_cpu / seconds : -1,
                 per_message.c_str(), usage.broker_rss_kib, 100 * usage.own_cpu_seconds / seconds,
                 usage.others_cpu_seconds >= 0 ? 100 * usage.others_cpu_seconds / seconds : -1,
-                usage.steal_seconds >= 0 ? 100 * usage.steal_seconds / seconds : -1, tls_.c_str());
+                usage.steal_seconds >= 0 ? 100 * usage.steal_seconds / seconds : -1,
+                static_cast<long long>(usage.broker_write_bytes), written_per_message.c_str(), o_.persistent ? 1 : 0,
+                tls_.c_str());
     return 0;
 }
 
