@@ -282,11 +282,23 @@ void SqliteStore::submit(std::vector<store::Op> ops, std::size_t worker, Done do
         executor_.post(worker, [done = std::move(done)] { done(true); });
         done = nullptr;
     }
+    bool wake = false;
     {
         const std::lock_guard lock{mutex_};
+        wake = pending_.empty();
+        if (options_.wait_for_commit) {
+            for (const auto& op : ops) {
+                if (const auto* put = std::get_if<store::PutMessage>(&op)) {
+                    for (const auto& t : put->targets) open_.insert(Copy{t.session, put->message->id});
+                } else if (const auto* done_op = std::get_if<store::MessageDone>(&op)) {
+                    wake = (open_.erase(Copy{done_op->session, done_op->message}) > 0 && open_.empty()) || wake;
+                }
+            }
+        }
         pending_.push_back({std::move(ops), worker, std::move(done)});
     }
-    if (options_.wait_for_commit) wake_.notify_one();
+    // The thread waits for the first batch, then for the last open copy to be done (run()).
+    if (options_.wait_for_commit && wake) wake_.notify_one();
 }
 
 void SqliteStore::run() {
@@ -297,10 +309,19 @@ void SqliteStore::run() {
             std::unique_lock lock{mutex_};
             if (options_.wait_for_commit) {
                 wake_.wait(lock, [&] { return !pending_.empty() || stopping_; });
+                // Copies put but not yet done: give their subscribers up to
+                // group_delay to acknowledge them, so that they need not be
+                // written at all (find_unwritten), and so more go in one commit.
+                // A commit with nothing open (a SUBSCRIBE, a message for no
+                // one online) goes at once.
+                if (!open_.empty() && !stopping_) {
+                    wake_.wait_for(lock, options_.group_delay, [&] { return open_.empty() || stopping_; });
+                }
             } else {
                 wake_.wait_for(lock, options_.commit_interval, [&] { return stopping_; });
             }
             batches.swap(pending_);
+            open_.clear();
             stop = stopping_;
         }
         if (!batches.empty()) {
@@ -334,7 +355,48 @@ std::vector<bool> SqliteStore::commit(std::vector<Batch>& batches) {
     return stored;
 }
 
+// A session's copy of a message that is put (PutMessage) and done (MessageDone:
+// the subscriber acknowledged it, PUBACK or PUBCOMP, or it expired) within
+// the one transaction about to be written is not written at all: neither its
+// session_messages row, nor the MessageSent update in between, nor the delete,
+// nor the messages row when no other copy or retained topic keeps it. Under
+// sync this is what mostly happens at steady load: the subscriber's PUBACK
+// comes back while the commit before is on its way to the disk.
+//
+// Why that keeps the guarantee (sync: a QoS 1/2 message that must be stored is
+// committed before its PUBACK/PUBREC): the store is there so that an
+// acknowledged message reaches its persistent subscribers after a crash. A
+// copy that is done needs nothing after a crash: its subscriber has it (and
+// for QoS 2 has released it, PUBCOMP). The publisher's acknowledgement still
+// waits for this transaction's commit, as its `done` runs only after it, so it
+// is never sent before whatever of its batch must be on disk is, and the other
+// changes of both batches (other copies, retained, inbound QoS 2 ids, session
+// rows) are written as before. A crash before the commit finds the state the
+// previous commit left, in which this message was never acknowledged to its
+// publisher. Only pairs whose put comes first count (a done without a put in
+// this transaction deletes the row an earlier commit wrote, as before), and
+// when a transaction fails and its batches are tried one by one, each of those
+// finds its own pairs.
+void SqliteStore::find_unwritten(const std::vector<Batch>& batches, std::size_t first, std::size_t last) {
+    put_.clear();
+    skipped_.clear();
+    unwritten_in_transaction_ = 0;
+    for (std::size_t i = first; i < last; ++i) {
+        for (const auto& op : batches[i].ops) {
+            if (const auto* put = std::get_if<store::PutMessage>(&op)) {
+                for (const auto& t : put->targets) put_.insert(Copy{t.session, put->message->id});
+            } else if (const auto* done = std::get_if<store::MessageDone>(&op)) {
+                if (put_.erase(Copy{done->session, done->message}) > 0) skipped_.insert(Copy{done->session, done->message});
+            } else if (const auto* gone = std::get_if<store::DeleteSession>(&op)) {
+                // Its rows are deleted here anyway; a later PutMessage for the id starts afresh.
+                std::erase_if(put_, [&](const Copy& c) { return c.session == gone->session; });
+            }
+        }
+    }
+}
+
 bool SqliteStore::transaction(std::vector<Batch>& batches, std::size_t first, std::size_t last) {
+    find_unwritten(batches, first, last);
     try {
         db_->exec("BEGIN IMMEDIATE");
         try {
@@ -342,6 +404,7 @@ bool SqliteStore::transaction(std::vector<Batch>& batches, std::size_t first, st
                 for (const auto& op : batches[i].ops) apply(op);
             }
             db_->exec("COMMIT");
+            unwritten_copies_.fetch_add(unwritten_in_transaction_, std::memory_order_relaxed);
         } catch (...) {
             if (db_->in_transaction()) db_->exec("ROLLBACK");
             throw;
@@ -399,8 +462,19 @@ void SqliteStore::apply(const store::Op& op) {
             } else if constexpr (std::is_same_v<O, store::DeleteSubscription>) {
                 s.delete_subscription.bind(1, sid(o.session)).bind(2, o.filter).run();
             } else if constexpr (std::is_same_v<O, store::PutMessage>) {
+                const bool kept = o.targets.empty() || std::any_of(o.targets.begin(), o.targets.end(), [&](const auto& t) {
+                    return !skipped(t.session, o.message->id);
+                });
+                if (!kept) {
+                    unwritten_in_transaction_ += o.targets.size();
+                    return;  // every copy done before this commit (find_unwritten)
+                }
                 const auto id = put_message(s, *o.message);
                 for (const auto& t : o.targets) {
+                    if (skipped(t.session, o.message->id)) {
+                        ++unwritten_in_transaction_;
+                        continue;
+                    }
                     s.put_session_message.bind(1, sid(t.session))
                         .bind(2, id)
                         .bind(3, std::int64_t{static_cast<int>(t.qos)})
@@ -409,12 +483,14 @@ void SqliteStore::apply(const store::Op& op) {
                         .run();
                 }
             } else if constexpr (std::is_same_v<O, store::MessageSent>) {
+                if (skipped(o.session, o.message)) return;
                 s.message_sent.bind(1, sid(o.session))
                     .bind(2, static_cast<std::int64_t>(o.message))
                     .bind(3, std::int64_t{o.packet_id})
                     .bind(4, std::int64_t{o.released ? 1 : 0})
                     .run();
             } else if constexpr (std::is_same_v<O, store::MessageDone>) {
+                if (skipped(o.session, o.message)) return;
                 s.message_done.bind(1, sid(o.session)).bind(2, static_cast<std::int64_t>(o.message)).run();
                 s.collect_message.bind(1, static_cast<std::int64_t>(o.message)).run();
             } else if constexpr (std::is_same_v<O, store::PutInboundQos2>) {

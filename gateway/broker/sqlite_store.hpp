@@ -7,6 +7,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "gateway/broker/executor.hpp"
@@ -31,6 +32,9 @@ public:
         bool wait_for_commit = true;                 // durability = sync; false = batched
         std::chrono::milliseconds commit_interval{20};  // batched: how often to commit
         std::uint64_t max_size = 0;                  // bytes; 0 = as much as the disk takes
+        // sync: how long a commit may wait for the subscribers to acknowledge
+        // the messages it would store (then they are not written at all).
+        std::chrono::microseconds group_delay{1000};
     };
 
     // Opens the database. One that cannot be opened or fails its integrity
@@ -53,6 +57,10 @@ public:
     const std::string& recovered_from() const { return recovered_from_; }
     // True after a commit failed for lack of space, until one succeeds.
     bool full() const override { return full_.load(std::memory_order_relaxed); }
+    // Session copies of messages that were done (acknowledged by the
+    // subscriber) before the commit that would have stored them, and so were
+    // never written. For tests and figures.
+    std::uint64_t unwritten_copies() const { return unwritten_copies_.load(std::memory_order_relaxed); }
 
 private:
     struct Batch {
@@ -61,12 +69,28 @@ private:
         Done done;
     };
     struct Statements;
+    // A session's copy of a message.
+    struct Copy {
+        SessionId session;
+        std::uint64_t message;
+        bool operator==(const Copy&) const = default;
+    };
+    struct CopyHash {
+        std::size_t operator()(const Copy& c) const noexcept {
+            return std::hash<std::uint64_t>{}(c.message * 0x9E3779B97F4A7C15ull ^ c.session);
+        }
+    };
 
     void open();
     void run();
     // Whether each batch was stored.
     std::vector<bool> commit(std::vector<Batch>& batches);
     bool transaction(std::vector<Batch>& batches, std::size_t first, std::size_t last);
+    // Fills skipped_ with the copies that batches [first, last) both put and finish.
+    void find_unwritten(const std::vector<Batch>& batches, std::size_t first, std::size_t last);
+    bool skipped(SessionId session, std::uint64_t message) const {
+        return !skipped_.empty() && skipped_.contains(Copy{session, message});
+    }
     void apply(const store::Op& op);
     static std::int64_t put_message(Statements& s, const Message& message);
 
@@ -77,10 +101,17 @@ private:
     std::string recovered_from_;
     std::atomic<std::uint64_t> next_message_{1};
     std::atomic<bool> full_{false};
+    std::atomic<std::uint64_t> unwritten_copies_{0};
+    // Persistence thread only: scratch sets of the transaction being written.
+    std::unordered_set<Copy, CopyHash> put_;
+    std::unordered_set<Copy, CopyHash> skipped_;
+    std::uint64_t unwritten_in_transaction_ = 0;
 
-    std::mutex mutex_;  // guards pending_ and stopping_
+    std::mutex mutex_;  // guards pending_, open_ and stopping_
     std::condition_variable wake_;
     std::vector<Batch> pending_;
+    // sync: the copies pending_ puts and does not yet finish.
+    std::unordered_set<Copy, CopyHash> open_;
     bool stopping_ = false;
     std::thread thread_;
 };

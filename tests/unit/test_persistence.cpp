@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <iterator>
 #include <mutex>
 
 #include "broker_fakes.hpp"
@@ -61,6 +62,13 @@ std::int64_t count_rows(const std::string& db, const std::string& table) {
     sqlite3_finalize(stmt);
     sqlite3_close(handle);
     return n;
+}
+
+// Whether `text` is anywhere in the file's bytes (free pages and WAL frames included).
+bool file_contains(const std::string& path, const std::string& text) {
+    std::ifstream in(path, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return bytes.find(text) != std::string::npos;
 }
 
 }  // namespace
@@ -136,6 +144,144 @@ TEST(Persistence, MessageStoredOnceForManySessionsAndCollectedWhenDone) {
     ASSERT_TRUE(submit_and_wait(store, {store::DeleteSession{3}}));
     EXPECT_EQ(count_rows(path, "messages"), 0);
     EXPECT_EQ(count_rows(path, "session_messages"), 0);
+}
+
+// Batches queued before start() go in one transaction: a copy put by one and
+// acknowledged (MessageDone) by a later one is never written, not even into
+// the WAL; the batches' acknowledgements still come after the commit, and the
+// copies not yet done are stored as ever.
+TEST(Persistence, CopyDoneBeforeItsCommitIsNeverWrittenAndTheRestAre) {
+    TempDir dir;
+    InlineExecutor executor;
+    const auto path = dir.file("fieldgate.db");
+    std::uint64_t kept_id = 0;
+    {
+        SqliteStore store{{path}, executor};
+        store.load();
+        const auto acked = message(store.next_message_id(), "t", "acked-before-its-commit");
+        const auto shared = message(store.next_message_id(), "t", "done-by-one-of-two");
+        const auto kept = message(store.next_message_id(), "t", "still-queued");
+        kept_id = kept->id;
+        std::promise<bool> put;
+        std::promise<bool> done;
+        store.submit({store::PutSession{1, "one", 60}, store::PutSession{2, "two", 60},
+                      store::PutMessage{acked, {{1, QoS::at_least_once, false, {}}}},
+                      store::PutMessage{shared, {{1, QoS::at_least_once, false, {}}, {2, QoS::at_least_once, false, {}}}},
+                      store::PutMessage{kept, {{1, QoS::at_least_once, false, {}}}}},
+                     0, [&](bool ok) { put.set_value(ok); });
+        store.submit({store::MessageSent{1, acked->id, 1, false}, store::MessageDone{1, acked->id},
+                      store::MessageSent{1, shared->id, 2, false}, store::MessageDone{1, shared->id},
+                      store::MessageSent{1, kept->id, 3, false}},
+                     0, [&](bool ok) { done.set_value(ok); });
+        store.start();
+        EXPECT_TRUE(put.get_future().get());
+        EXPECT_TRUE(done.get_future().get());
+        EXPECT_EQ(store.unwritten_copies(), 2u);  // acked, and shared's copy for session 1
+        EXPECT_EQ(count_rows(path, "messages"), 2);
+        EXPECT_EQ(count_rows(path, "session_messages"), 2);
+        for (const auto& file : {path, path + "-wal"}) {
+            EXPECT_FALSE(file_contains(file, "acked-before-its-commit")) << file;
+        }
+        EXPECT_TRUE(file_contains(path + "-wal", "still-queued"));  // the search finds what is there
+    }
+    SqliteStore store{{path}, executor};
+    const auto state = store.load();
+    ASSERT_EQ(state.sessions.size(), 2u);
+    ASSERT_EQ(state.sessions[0].messages.size(), 1u);
+    EXPECT_EQ(state.sessions[0].messages[0].message->id, kept_id);
+    EXPECT_EQ(state.sessions[0].messages[0].packet_id, 3);
+    ASSERT_EQ(state.sessions[1].messages.size(), 1u);
+    EXPECT_EQ(state.sessions[1].messages[0].message->payload, "done-by-one-of-two");
+    EXPECT_EQ(state.sessions[1].messages[0].packet_id, 0);
+}
+
+// sync: a commit that would store a copy not yet done waits (up to
+// group_delay) for its subscriber's acknowledgement and goes as soon as it
+// comes; a commit with nothing open goes at once; a copy never done is
+// stored once group_delay has passed.
+TEST(Persistence, CommitWaitsForOpenCopiesUpToTheGroupDelay) {
+    TempDir dir;
+    InlineExecutor executor;
+    const auto path = dir.file("fieldgate.db");
+    SqliteStore::Options options{path};
+    options.group_delay = 30s;
+    auto store = std::make_unique<SqliteStore>(options, executor);
+    store->load();
+    store->start();
+    const auto t0 = std::chrono::steady_clock::now();
+    ASSERT_TRUE(submit_and_wait(*store, {store::PutSession{1, "one", 60}}));
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s) << "nothing open, yet the commit waited";
+
+    const auto m = message(store->next_message_id(), "t", "acked-while-the-commit-waits");
+    std::promise<bool> put;
+    store->submit({store::PutMessage{m, {{1, QoS::at_least_once, false, {}}}}}, 0, [&](bool ok) { put.set_value(ok); });
+    auto stored = put.get_future();
+    EXPECT_EQ(stored.wait_for(200ms), std::future_status::timeout) << "committed while its copy was open";
+    const auto t1 = std::chrono::steady_clock::now();
+    store->submit({store::MessageSent{1, m->id, 1, false}, store::MessageDone{1, m->id}}, 0, nullptr);
+    ASSERT_EQ(stored.wait_for(5s), std::future_status::ready) << "the done did not end the wait";
+    EXPECT_TRUE(stored.get());
+    EXPECT_LT(std::chrono::steady_clock::now() - t1, 5s);
+    EXPECT_EQ(store->unwritten_copies(), 1u);
+    store.reset();
+    EXPECT_EQ(count_rows(path, "messages"), 0);
+
+    options.group_delay = 100ms;
+    SqliteStore short_wait{options, executor};
+    short_wait.load();
+    short_wait.start();
+    const auto never = message(short_wait.next_message_id(), "t", "never-acknowledged");
+    EXPECT_TRUE(submit_and_wait(short_wait, {store::PutMessage{never, {{1, QoS::at_least_once, false, {}}}}}));
+    EXPECT_EQ(count_rows(path, "session_messages"), 1);
+    EXPECT_EQ(short_wait.unwritten_copies(), 0u);
+}
+
+// Done in a later commit than its put: deleted as before; and a done that
+// comes before the put in one transaction (never sent so) cancels nothing.
+TEST(Persistence, CopyDoneAfterItsCommitIsDeletedAndADoneBeforeItsPutCancelsNothing) {
+    TempDir dir;
+    InlineExecutor executor;
+    const auto path = dir.file("fieldgate.db");
+    SqliteStore store{{path}, executor};
+    store.load();
+    store.start();
+    const auto m = message(store.next_message_id(), "t", "first");
+    ASSERT_TRUE(submit_and_wait(store, {store::PutSession{1, "one", 60}, store::PutMessage{m, {{1, QoS::at_least_once, false, {}}}}}));
+    EXPECT_EQ(count_rows(path, "session_messages"), 1);
+    ASSERT_TRUE(submit_and_wait(store, {store::MessageDone{1, m->id}}));
+    EXPECT_EQ(count_rows(path, "session_messages"), 0);
+    EXPECT_EQ(count_rows(path, "messages"), 0);
+    const auto n = message(store.next_message_id(), "t", "second");
+    ASSERT_TRUE(submit_and_wait(store, {store::MessageDone{1, n->id}, store::PutMessage{n, {{1, QoS::at_least_once, false, {}}}}}));
+    EXPECT_EQ(count_rows(path, "session_messages"), 1);
+    EXPECT_EQ(store.unwritten_copies(), 0u);
+}
+
+// A retained message that also had a persistent subscriber who acknowledged it
+// before the commit: the retained copy is stored all the same.
+TEST(Persistence, RetainedMessageIsStoredEvenWhenItsSessionCopyIsDoneBeforeTheCommit) {
+    TempDir dir;
+    InlineExecutor executor;
+    const auto path = dir.file("fieldgate.db");
+    {
+        SqliteStore store{{path}, executor};
+        store.load();
+        auto retained = std::make_shared<Message>(*message(store.next_message_id(), "state", "on"));
+        retained->retain = true;
+        const MessagePtr r = retained;
+        store.submit({store::PutSession{1, "one", 60}, store::PutRetained{r},
+                      store::PutMessage{r, {{1, QoS::at_least_once, true, {}}}}, store::MessageDone{1, r->id}},
+                     0, nullptr);
+        store.start();
+        store.stop();
+        EXPECT_EQ(store.unwritten_copies(), 1u);
+    }
+    SqliteStore store{{path}, executor};
+    const auto state = store.load();
+    ASSERT_EQ(state.retained.size(), 1u);
+    EXPECT_EQ(state.retained[0]->payload, "on");
+    ASSERT_EQ(state.sessions.size(), 1u);
+    EXPECT_TRUE(state.sessions[0].messages.empty());
 }
 
 TEST(Persistence, SessionThatExpiredWhileDownIsDroppedOnLoad) {
