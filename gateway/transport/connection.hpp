@@ -1,8 +1,11 @@
 #pragma once
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -15,6 +18,71 @@
 #include "gateway/transport/deadlines.hpp"
 
 namespace fieldgate::transport {
+
+namespace detail {
+
+// Room inside the connection for the one operation a plain TCP connection
+// keeps pending while idle: its wait for the socket to become readable.
+// Without it Asio's recycling allocator hands the wait whichever cached block
+// comes first (often an accept's, more than twice its size), a separate heap
+// block per idle connection. Anything else, or a second operation at once,
+// goes to the heap.
+class HandlerSlot {
+public:
+    static constexpr std::size_t size = 104;  // Boost 1.81's reactive_wait_op with our handler
+
+    void* allocate(std::size_t n, std::size_t align) {
+        if (used_ || n > size || align > alignof(std::uint64_t)) return ::operator new(n);
+        used_ = true;
+        return bytes_;
+    }
+    void deallocate(void* p) noexcept {
+        if (p == static_cast<void*>(bytes_)) {
+            used_ = false;
+        } else {
+            ::operator delete(p);
+        }
+    }
+
+private:
+    alignas(std::uint64_t) std::byte bytes_[size];
+    bool used_ = false;
+};
+
+// Asio's associated allocator for a handler using a HandlerSlot. Asio frees
+// an operation's memory only after moving the handler (which holds the
+// connection, hence the slot) out of it.
+template <class T>
+class SlotAllocator {
+public:
+    using value_type = T;
+    explicit SlotAllocator(HandlerSlot& slot) noexcept : slot_(&slot) {}
+    template <class U>
+    SlotAllocator(const SlotAllocator<U>& other) noexcept : slot_(other.slot_) {}
+
+    T* allocate(std::size_t n) { return static_cast<T*>(slot_->allocate(n * sizeof(T), alignof(T))); }
+    void deallocate(T* p, std::size_t) noexcept { slot_->deallocate(p); }
+    template <class U>
+    bool operator==(const SlotAllocator<U>& other) const noexcept {
+        return slot_ == other.slot_;
+    }
+
+private:
+    template <class U>
+    friend class SlotAllocator;
+    HandlerSlot* slot_;
+};
+
+struct NoSlot {};
+
+// Plain TCP is read when the socket is readable, without a buffer held while
+// idle. TLS and WebSocket have their own framing to undo, so they are read
+// with a buffer in place.
+template <class Stream>
+inline constexpr bool reads_when_readable =
+    std::is_same_v<Stream, boost::asio::basic_stream_socket<boost::asio::ip::tcp, boost::asio::io_context::executor_type>>;
+
+}  // namespace detail
 
 struct ConnectionSettings {
     std::chrono::milliseconds connect_timeout{10'000};
@@ -98,6 +166,9 @@ private:
     std::vector<std::uint8_t> writing_;  // in the write under way
 
     std::unique_ptr<boost::asio::steady_timer> delay_timer_;  // see after()
+    // The read wait's memory (plain TCP only: the others read into a buffer with Beast's operations).
+    [[no_unique_address]] std::conditional_t<detail::reads_when_readable<Stream>, detail::HandlerSlot, detail::NoSlot>
+        read_slot_;
     Deadlines::Clock::time_point last_receive_;
     std::uint32_t receive_timeout_ms_ = 0;  // keep-alive x 1.5; 0 = none
     std::uint32_t worker_;

@@ -2,6 +2,7 @@
 // Connection's members, for the translation units that instantiate it for
 // one stream type each (connection_tcp.cpp, connection_tls.cpp, connection_ws.cpp).
 
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
@@ -16,12 +17,6 @@ namespace detail {
 
 constexpr std::size_t read_chunk = 4096;
 constexpr std::size_t max_read_per_wakeup = 256 * 1024;
-
-// TCP is read when the socket is readable, without a buffer held while idle.
-// TLS and WebSocket have their own framing to undo, so they are read with a
-// buffer in place.
-template <class Stream>
-inline constexpr bool reads_when_readable = std::is_same_v<Stream, TcpStream>;
 
 template <class Socket>
 std::string describe_peer(const Socket& socket) {
@@ -88,9 +83,12 @@ void Connection<Stream>::read() {
     if (reading_ || closed_ || closing_ || connecting_) return;
     reading_ = true;
     if constexpr (detail::reads_when_readable<Stream>) {
-        stream_.async_wait(Stream::wait_read, [self = this->shared_from_this()](const boost::system::error_code& ec) {
-            self->on_readable(ec);
-        });
+        static_assert(detail::reads_when_readable<TcpStream>);
+        stream_.async_wait(Stream::wait_read,
+                           boost::asio::bind_allocator(detail::SlotAllocator<void>(read_slot_),
+                                                       [self = this->shared_from_this()](const boost::system::error_code& ec) {
+                                                           self->on_readable(ec);
+                                                       }));
     } else {
         // Nothing else touches the parser while this read is under way: packets
         // are processed only after it completes.
