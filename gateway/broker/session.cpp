@@ -45,10 +45,14 @@ void Session::attach(std::shared_ptr<ConnectionPort> port, const mqtt::Connect& 
     acks_.clear();  // answers owed to an earlier connection are moot
     version_ = connect.version;
     disconnect_normal_ = false;
-    will_timer_.reset();  // a new connection before the will delay cancels the will [MQTT-3.1.3-9]
-    expiry_timer_.reset();
-    inbound_aliases_.clear();  // topic aliases live as long as one connection [MQTT-3.3.2-10]
-    outbound_aliases_.clear();
+    if (rare_) {
+        rare_->will_timer.reset();  // a new connection before the will delay cancels the will [MQTT-3.1.3-9]
+        rare_->expiry_timer.reset();
+        rare_->drain_timer.reset();
+        rare_->inbound_aliases.clear();  // topic aliases live as long as one connection [MQTT-3.3.2-10]
+        rare_->outbound_aliases.clear();
+        if (rare_->empty()) rare_.reset();
+    }
 
     const auto& props = connect.properties;
     client_ = ClientLimits{};
@@ -73,8 +77,9 @@ void Session::attach(std::shared_ptr<ConnectionPort> port, const mqtt::Connect& 
         p.retain = connect.will->retain;
         p.properties = connect.will->properties;
         const auto delay = connect.will->properties.will_delay_interval.value_or(0);
-        will_ = Will{make_message(p, p.topic, id_, broker_.executor().now(), broker_.new_message_id()),
-                     std::chrono::seconds{delay}};
+        will_ = std::make_unique<Will>(
+            Will{make_message(p, p.topic, id_, broker_.executor().now(), broker_.new_message_id()),
+                 std::chrono::seconds{delay}});
     }
 
     // Keep alive: enforced at one and a half times the interval [MQTT-3.1.2-22]; an
@@ -158,8 +163,9 @@ void Session::on_publish(const mqtt::Publish& publish) {
             if (*alias > broker_.limits().topic_alias_maximum) {
                 return disconnect(ReasonCode::topic_alias_invalid, "topic alias above the maximum");  // [MQTT-3.3.2-9]
             }
-            if (inbound_aliases_.size() < *alias) inbound_aliases_.resize(*alias);
-            auto& known = inbound_aliases_[*alias - 1u];
+            auto& aliases = rare().inbound_aliases;
+            if (aliases.size() < *alias) aliases.resize(*alias);
+            auto& known = aliases[*alias - 1u];
             if (topic.empty()) {
                 if (known.empty()) return disconnect(ReasonCode::protocol_error, "unknown topic alias");
                 topic = known;
@@ -169,14 +175,12 @@ void Session::on_publish(const mqtt::Publish& publish) {
         }
     }
     if (publish.qos == mqtt::QoS::exactly_once) {
-        const bool duplicate = std::find(inbound_qos2_.begin(), inbound_qos2_.end(), publish.packet_id) !=
-                               inbound_qos2_.end();
-        if (duplicate) {
+        if (has_inbound_qos2(publish.packet_id)) {
             // Routed already: a resend is only acknowledged, so it is delivered once [MQTT 5.0, 4.3.3].
             send(mqtt::Pubrec{publish.packet_id});
             return;
         }
-        if (inbound_qos2_.size() >= broker_.limits().receive_maximum) {
+        if (rare_ && rare_->inbound_qos2.size() >= broker_.limits().receive_maximum) {
             return disconnect(ReasonCode::receive_maximum_exceeded, "more QoS 2 messages in flight than Receive Maximum");
         }
     }
@@ -193,7 +197,7 @@ void Session::on_publish(const mqtt::Publish& publish) {
     std::vector<store::Op> ops;
     mqtt::Packet ack = mqtt::Puback{publish.packet_id};
     if (publish.qos == mqtt::QoS::exactly_once) {
-        inbound_qos2_.push_back(publish.packet_id);
+        rare().inbound_qos2.push_back(publish.packet_id);
         if (persistent()) ops.push_back(store::PutInboundQos2{id_, publish.packet_id});
         ack = mqtt::Pubrec{publish.packet_id};
     }
@@ -213,11 +217,10 @@ void Session::on_publish(const mqtt::Publish& publish) {
 }
 
 void Session::on_pubrel(const mqtt::Pubrel& pubrel) {
-    const auto it = std::find(inbound_qos2_.begin(), inbound_qos2_.end(), pubrel.packet_id);
     mqtt::Pubcomp pubcomp{pubrel.packet_id};
     std::vector<store::Op> ops;
-    if (it != inbound_qos2_.end()) {
-        inbound_qos2_.erase(it);
+    if (has_inbound_qos2(pubrel.packet_id)) {
+        std::erase(rare_->inbound_qos2, pubrel.packet_id);
         // Forgotten on disk before PUBCOMP: the client may reuse the id at once.
         if (persistent()) ops.push_back(store::DeleteInboundQos2{id_, pubrel.packet_id});
     } else if (mqtt::is_v5(version_)) {
@@ -329,9 +332,13 @@ void Session::connection_lost() {
     }
 }
 
+bool Session::has_inbound_qos2(std::uint16_t packet_id) const {
+    return rare_ && std::find(rare_->inbound_qos2.begin(), rare_->inbound_qos2.end(), packet_id) != rare_->inbound_qos2.end();
+}
+
 void Session::detach() {
     port_.reset();
-    drain_timer_.reset();
+    if (rare_) rare_->drain_timer.reset();
     queue_.to_backlog();
     broker_.stats().clients_connected.fetch_sub(1, std::memory_order_relaxed);
 }
@@ -341,14 +348,14 @@ void Session::schedule_will() {
     // Published after the will delay or at session end, whichever comes first [MQTT-3.1.3-9].
     const auto delay = std::min(will_->delay, expiry_interval_);
     if (delay == std::chrono::seconds::zero()) return publish_will();
-    will_timer_ = broker_.executor().run_after(worker_, delay, [this] { publish_will(); });
+    rare().will_timer = broker_.executor().run_after(worker_, delay, [this] { publish_will(); });
 }
 
 // The ACL is asked when the will fires, not at CONNECT (mosquitto 2.0.11
 // accepts the CONNECT either way): a reload meanwhile decides.
 void Session::publish_will() {
     if (!will_) return;
-    const MessagePtr message = will_->message;
+    const MessagePtr message = std::move(will_->message);
     will_.reset();
     if (acl_ && !acl_->allowed(message->topic, auth::Access::write)) return;
     broker_.publish(worker_, message);
@@ -356,13 +363,13 @@ void Session::publish_will() {
 
 void Session::start_expiry(std::chrono::seconds after) {
     if (expiry_interval_ >= never) return;
-    expiry_timer_ = broker_.executor().run_after(worker_, after, [this] { broker_.end_session(*this); });
+    rare().expiry_timer = broker_.executor().run_after(worker_, after, [this] { broker_.end_session(*this); });
 }
 
 void Session::end() {
-    will_timer_.reset();
+    if (rare_) rare_->will_timer.reset();
     publish_will();
-    expiry_timer_.reset();
+    if (rare_) rare_->expiry_timer.reset();
     for (const auto& [filter, sub] : subscriptions_) broker_.unsubscribe(*this, filter);
     subscriptions_.clear();
     queue_.clear();
@@ -410,7 +417,7 @@ void Session::restore(const store::LoadedSession& loaded) {
             last_packet_id_ = std::max(last_packet_id_, m.packet_id);
         }
     }
-    inbound_qos2_ = loaded.inbound_qos2;
+    if (!loaded.inbound_qos2.empty()) rare().inbound_qos2 = loaded.inbound_qos2;
     // The expiry counts from when the client left; a crash hid that, so from now.
     auto left = expiry_interval_;
     if (loaded.disconnected_at) {
@@ -478,7 +485,9 @@ void Session::flush_acks() {
                     using P = std::decay_t<decltype(p)>;
                     if constexpr (std::is_same_v<P, mqtt::Puback> || std::is_same_v<P, mqtt::Pubrec>) {
                         p.reason_code = ReasonCode::quota_exceeded;
-                        if constexpr (std::is_same_v<P, mqtt::Pubrec>) std::erase(inbound_qos2_, p.packet_id);
+                        if constexpr (std::is_same_v<P, mqtt::Pubrec>) {
+                            if (rare_) std::erase(rare_->inbound_qos2, p.packet_id);
+                        }
                     } else if constexpr (std::is_same_v<P, mqtt::Suback>) {
                         for (auto& rc : p.reason_codes) rc = ReasonCode::quota_exceeded;
                     } else if constexpr (std::is_same_v<P, mqtt::Unsuback>) {

@@ -128,6 +128,27 @@ private:
         MessagePtr message;
         std::chrono::seconds delay{0};
     };
+    // What most sessions never use, allocated on first use so that an idle
+    // connection's session stays small (issue 4); freed again at the next
+    // attach() when nothing in it is left.
+    struct Rare {
+        std::vector<std::uint16_t> inbound_qos2;  // QoS 2 received and routed, awaiting PUBREL
+        std::vector<std::string> inbound_aliases;  // MQTT 5; index = alias - 1
+        std::unordered_map<std::string, std::uint16_t> outbound_aliases;
+        std::unique_ptr<Executor::Timer> drain_timer;  // a drain rate holds the backlog back
+        std::unique_ptr<Executor::Timer> will_timer;
+        std::unique_ptr<Executor::Timer> expiry_timer;
+
+        bool empty() const {
+            return inbound_qos2.empty() && inbound_aliases.empty() && outbound_aliases.empty() && !drain_timer &&
+                   !will_timer && !expiry_timer;
+        }
+    };
+    Rare& rare() {
+        if (!rare_) rare_ = std::make_unique<Rare>();
+        return *rare_;
+    }
+    bool has_inbound_qos2(std::uint16_t packet_id) const;
 
     void on_publish(const mqtt::Publish& publish);
     void refuse_publish(const mqtt::Publish& publish);
@@ -191,12 +212,8 @@ private:
     // Vectors, not deques: an empty std::deque allocates, and most sessions are idle.
     std::vector<Inflight> inflight_;  // in the order first sent
     SessionQueue queue_;
-    std::unique_ptr<Executor::Timer> drain_timer_;  // a drain rate holds the backlog back
     std::uint16_t last_packet_id_ = 0;
-    std::vector<std::uint16_t> inbound_qos2_;  // QoS 2 received and routed, awaiting PUBREL
-
-    std::vector<std::string> inbound_aliases_;  // index = alias - 1
-    std::unordered_map<std::string, std::uint16_t> outbound_aliases_;
+    std::unique_ptr<Rare> rare_;
 
     std::vector<PendingAck> acks_;
     std::uint64_t next_ack_ = 0;
@@ -204,9 +221,7 @@ private:
     bool stored_ = false;           // the store has this session
     bool indexed_persistent_ = false;  // what the topic index believes of persistent()
 
-    std::optional<Will> will_;
-    std::unique_ptr<Executor::Timer> will_timer_;
-    std::unique_ptr<Executor::Timer> expiry_timer_;
+    std::unique_ptr<Will> will_;  // null: none (most clients)
     bool disconnect_normal_ = false;
 };
 

@@ -92,12 +92,13 @@ void Session::pump() {
         if (front == nullptr) {
             // The drain rate holds the backlog back: come back when it lets go.
             const auto at = queue_.wake_at();
-            if (at && !drain_timer_) {
+            if (at && !(rare_ && rare_->drain_timer)) {
                 const auto wait = std::chrono::ceil<std::chrono::milliseconds>(*at - now);
-                drain_timer_ = broker_.executor().run_after(worker_, std::max(wait, std::chrono::milliseconds{1}), [this] {
-                    drain_timer_.reset();
-                    pump();
-                });
+                rare().drain_timer =
+                    broker_.executor().run_after(worker_, std::max(wait, std::chrono::milliseconds{1}), [this] {
+                        rare_->drain_timer.reset();
+                        pump();
+                    });
             }
             break;
         }
@@ -200,14 +201,15 @@ bool Session::send_publish_packet(mqtt::Publish& publish) {
     std::string new_alias;
     if (mqtt::is_v5(version_) && client_.topic_alias_maximum > 0) {
         // An alias is assigned to each new topic while the client allows more.
-        const auto it = outbound_aliases_.find(std::string(publish.topic));
-        if (it != outbound_aliases_.end()) {
+        auto& aliases = rare().outbound_aliases;
+        const auto it = aliases.find(std::string(publish.topic));
+        if (it != aliases.end()) {
             publish.properties.topic_alias = it->second;
             publish.topic = {};
-        } else if (outbound_aliases_.size() < client_.topic_alias_maximum) {
-            const auto alias = static_cast<std::uint16_t>(outbound_aliases_.size() + 1);
+        } else if (aliases.size() < client_.topic_alias_maximum) {
+            const auto alias = static_cast<std::uint16_t>(aliases.size() + 1);
             new_alias = std::string(publish.topic);
-            outbound_aliases_.emplace(new_alias, alias);
+            aliases.emplace(new_alias, alias);
             publish.properties.topic_alias = alias;
         }
     }
@@ -216,7 +218,7 @@ bool Session::send_publish_packet(mqtt::Publish& publish) {
     const std::size_t size = mqtt::encode(publish, version_, out);
     if (client_.maximum_packet_size != 0 && size > client_.maximum_packet_size) {
         out.resize(before);
-        if (!new_alias.empty()) outbound_aliases_.erase(new_alias);  // the client never saw it
+        if (!new_alias.empty()) rare_->outbound_aliases.erase(new_alias);  // the client never saw it
         broker_.stats().messages_dropped.fetch_add(1, std::memory_order_relaxed);
         return false;
     }
