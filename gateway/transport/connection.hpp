@@ -159,7 +159,11 @@ private:
     std::unique_ptr<const broker::PeerInfo> info_;
     ConnectionSlot slot_;
 
-    mqtt::StreamParser parser_;
+    // Plain TCP: exists only while bytes are buffered or being handled, like
+    // its buffer (the parser is most of an idle connection otherwise); the
+    // others read into it and keep it. parser() makes it when needed.
+    std::unique_ptr<mqtt::StreamParser> parser_;
+    mqtt::StreamParser& parser();
     broker::Session* session_ = nullptr;
 
     std::vector<std::uint8_t> output_;   // appended by the session
@@ -172,6 +176,8 @@ private:
     Deadlines::Clock::time_point last_receive_;
     std::uint32_t receive_timeout_ms_ = 0;  // keep-alive x 1.5; 0 = none
     std::uint32_t worker_;
+    std::uint32_t max_packet_size_;
+    mqtt::ProtocolVersion version_ = mqtt::ProtocolVersion::v3_1_1;  // the parser's, kept while it is gone
     Waiting waiting_ = Waiting::none;
     bool connecting_ = false;  // CONNECT handed to the broker, no answer yet
     bool reading_ = false;

@@ -38,8 +38,8 @@ Connection<Stream>::Connection(Stream stream, broker::Broker& broker, std::size_
       peer_(detail::describe_peer(socket_of(boost::beast::get_lowest_layer(stream_)))),
       info_(std::make_unique<const broker::PeerInfo>(std::move(info))),
       slot_(std::move(slot)),
-      parser_(settings.max_packet_size),
-      worker_(static_cast<std::uint32_t>(worker)) {
+      worker_(static_cast<std::uint32_t>(worker)),
+      max_packet_size_(settings.max_packet_size) {
     broker_.stats().connections_open.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -92,7 +92,7 @@ void Connection<Stream>::read() {
     } else {
         // Nothing else touches the parser while this read is under way: packets
         // are processed only after it completes.
-        auto buffer = parser_.prepare(detail::read_chunk);
+        auto buffer = parser().prepare(detail::read_chunk);
         stream_.async_read_some(boost::asio::buffer(buffer.data(), buffer.size()),
                                 [self = this->shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
                                     self->on_read(ec, n);
@@ -103,7 +103,7 @@ void Connection<Stream>::read() {
 template <class Stream>
 void Connection<Stream>::on_read(const boost::system::error_code& ec, std::size_t n) {
     reading_ = false;
-    parser_.commit(n);
+    parser().commit(n);
     if constexpr (is_websocket<Stream>) {
         if (!ec && stream_.got_text()) {
             // MQTT travels in binary frames only [MQTT-6.0.0-1].
@@ -126,9 +126,9 @@ void Connection<Stream>::on_readable(const boost::system::error_code& ec) {
     boost::system::error_code read_ec;
     // Bounded per wake-up, so that one busy client cannot starve the others on its worker.
     while (total < detail::max_read_per_wakeup) {
-        auto buffer = parser_.prepare(detail::read_chunk);
+        auto buffer = parser().prepare(detail::read_chunk);
         const std::size_t n = stream_.read_some(boost::asio::buffer(buffer.data(), buffer.size()), read_ec);
-        parser_.commit(n);
+        parser().commit(n);
         total += n;
         if (read_ec || n < buffer.size()) break;
     }
@@ -149,8 +149,8 @@ void Connection<Stream>::received(std::size_t n) {
 template <class Stream>
 void Connection<Stream>::process() {
     processing_ = true;
-    while (!closed_ && !closing_ && !connecting_) {
-        auto result = parser_.next();
+    while (parser_ && !closed_ && !closing_ && !connecting_) {
+        auto result = parser_->next();
         if (result.status == mqtt::DecodeStatus::need_more) break;
         if (result.status == mqtt::DecodeStatus::error) {
             on_decode_error(result.error);
@@ -169,15 +169,30 @@ void Connection<Stream>::process() {
         connecting_ = true;
         waiting_ = Waiting::none;
         deadlines_.cancel(*this);
-        const auto bytes = parser_.last_packet();
+        const auto bytes = parser_->last_packet();
         broker_.connect(this->shared_from_this(), worker_, std::vector<std::uint8_t>(bytes.begin(), bytes.end()));
     }
     processing_ = false;
     // The session has attached by now (Session::attach ran): what the CONNECT
     // was decided on is no longer asked for.
     if (session_ != nullptr) info_.reset();
-    parser_.release_if_empty();
+    if (parser_) {
+        parser_->release_if_empty();
+        // A parser that failed has its connection closing: never made afresh.
+        if constexpr (detail::reads_when_readable<Stream>) {
+            if (parser_->buffered() == 0 && !closing_ && !closed_) {
+                version_ = parser_->version();
+                parser_.reset();
+            }
+        }
+    }
     read();
+}
+
+template <class Stream>
+mqtt::StreamParser& Connection<Stream>::parser() {
+    if (!parser_) parser_ = std::make_unique<mqtt::StreamParser>(max_packet_size_, version_);
+    return *parser_;
 }
 
 template <class Stream>
@@ -191,7 +206,7 @@ void Connection<Stream>::on_decode_error(const mqtt::DecodeError& error) {
     // A refused CONNECT is answered in the version it asked for when the
     // reason can be told: always for an unsupported version [MQTT-3.1.2-2],
     // otherwise only in MQTT 5.
-    const bool was_connect = parser_.buffered() > 0 && (parser_.pending_bytes()[0] >> 4) == 1;
+    const bool was_connect = parser_->buffered() > 0 && (parser_->pending_bytes()[0] >> 4) == 1;
     if (was_connect && (error.code == mqtt::ReasonCode::unsupported_protocol_version || mqtt::is_v5(error.version))) {
         mqtt::Connack connack;
         const auto code = static_cast<std::uint8_t>(error.code);

@@ -14,18 +14,24 @@ namespace fieldgate::transport {
 class ConnectionSlot {
 public:
     using Counter = std::shared_ptr<std::atomic<std::size_t>>;
+    // A listener's count and the gateway's, in one block its slots share (one
+    // pointer per connection).
+    struct Counters {
+        explicit Counters(Counter g) : gateway(std::move(g)) {}
+        std::atomic<std::size_t> listener{0};
+        Counter gateway;
+    };
 
     ConnectionSlot() = default;
-    ConnectionSlot(Counter listener, Counter gateway) : listener_(std::move(listener)), gateway_(std::move(gateway)) {
-        listener_->fetch_add(1, std::memory_order_relaxed);
-        gateway_->fetch_add(1, std::memory_order_relaxed);
+    explicit ConnectionSlot(std::shared_ptr<Counters> counters) : counters_(std::move(counters)) {
+        counters_->listener.fetch_add(1, std::memory_order_relaxed);
+        counters_->gateway->fetch_add(1, std::memory_order_relaxed);
     }
     ConnectionSlot(ConnectionSlot&& other) noexcept = default;
     ConnectionSlot& operator=(ConnectionSlot&& other) noexcept {
         if (this != &other) {
             release();
-            listener_ = std::move(other.listener_);
-            gateway_ = std::move(other.gateway_);
+            counters_ = std::move(other.counters_);
         }
         return *this;
     }
@@ -34,15 +40,14 @@ public:
     ~ConnectionSlot() { release(); }
 
     void release() {
-        if (listener_) listener_->fetch_sub(1, std::memory_order_relaxed);
-        if (gateway_) gateway_->fetch_sub(1, std::memory_order_relaxed);
-        listener_.reset();
-        gateway_.reset();
+        if (!counters_) return;
+        counters_->listener.fetch_sub(1, std::memory_order_relaxed);
+        counters_->gateway->fetch_sub(1, std::memory_order_relaxed);
+        counters_.reset();
     }
 
 private:
-    Counter listener_;
-    Counter gateway_;
+    std::shared_ptr<Counters> counters_;
 };
 
 }  // namespace fieldgate::transport

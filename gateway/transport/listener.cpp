@@ -31,6 +31,7 @@ Listener::Listener(WorkerPool& pool, broker::Broker& broker, const config::Liste
       config_(listener),
       settings_(settings),
       limits_(std::move(limits)),
+      connections_(std::make_shared<ConnectionSlot::Counters>(limits_.gateway_connections)),
       acceptor_(pool.io(0)),
       retry_timer_(pool.io(0)) {
     if (config::is_tls(config_.type)) tls_ = make_server_context(config_);
@@ -103,7 +104,7 @@ void Listener::accept() {
 }
 
 void Listener::accepted(AcceptedSocket socket, std::size_t worker) {
-    const bool listener_full = config_.max_connections > 0 && connections_->load() >= config_.max_connections;
+    const bool listener_full = config_.max_connections > 0 && connections_->listener.load() >= config_.max_connections;
     if (listener_full || limits_.gateway_connections->load() >= limits_.gateway_max) {
         log::get("broker")->warn("{}: max_connections ({}) reached, closing a new connection", name(),
                                  listener_full ? config_.max_connections : limits_.gateway_max);
@@ -128,7 +129,7 @@ void Listener::accepted(AcceptedSocket socket, std::size_t worker) {
         .info = std::move(info),
         .tls = tls(),
         .deadline = std::chrono::steady_clock::now() + settings_.connect_timeout,
-        .slot = ConnectionSlot(connections_, limits_.gateway_connections),
+        .slot = ConnectionSlot(connections_),
     });
     // The opening runs on the connection's own worker.
     boost::asio::post(pool_.io(worker), [s = std::make_shared<AcceptedSocket>(std::move(socket)), request]() mutable {

@@ -64,7 +64,7 @@ private:
     config::ListenerConfig config_;
     ConnectionSettings settings_;
     Limits limits_;
-    ConnectionSlot::Counter connections_ = std::make_shared<std::atomic<std::size_t>>(0);
+    std::shared_ptr<ConnectionSlot::Counters> connections_;  // this listener's and the gateway's
     boost::asio::ip::tcp::acceptor acceptor_;
     boost::asio::steady_timer retry_timer_;  // accepting again after running out of descriptors
     std::size_t next_worker_ = 0;
