@@ -55,6 +55,7 @@
 #                       fg_null_forwarder are built there (the release preset
 #                       when it is the default, else `cmake --build BUILD`)
 #   BIN [BUILD/bin]     where the binaries are taken from
+#   BUILD_FIRST [1]     0: no build step, the binaries in BIN as they are
 #   OUT                 raw results file [BUILD/bench/compare-DATE.txt]
 #
 # Broker CPU is utime+stime from /proc/PID/stat over the measured window; RSS
@@ -122,7 +123,9 @@ for scenario in $SCENARIOS; do [[ -n $(tls_of "$scenario") ]] && USES_TLS=1; don
 if (( USES_TLS )); then command -v openssl >/dev/null || die "openssl is not installed"; fi
 
 cd "$ROOT"
-if [[ $BUILD == "$ROOT/build/release" ]]; then
+if [[ ${BUILD_FIRST:-1} == 0 ]]; then
+    :
+elif [[ $BUILD == "$ROOT/build/release" ]]; then
     [[ -f build/release/build.ninja ]] || cmake --preset release >/dev/null
     cmake --build --preset release --target fieldgate fg_loadgen fg_null_forwarder >/dev/null ||
         die "build failed (cmake --build --preset release)"
