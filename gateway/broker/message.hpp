@@ -26,11 +26,16 @@ struct Message {
 
     // MQTT 5 properties passed through unchanged [MQTT 5.0, 3.3.2.3]: the format
     // indicator, content type, response topic, correlation data, user properties.
-    std::optional<std::uint8_t> payload_format_indicator;
-    std::optional<std::string> content_type;
-    std::optional<std::string> response_topic;
-    std::optional<std::string> correlation_data;
-    std::vector<std::pair<std::string, std::string>> user_properties;
+    // Behind a pointer, null when the publisher sent none: most messages have
+    // none, and a bridge queue may hold a million of them.
+    struct Properties {
+        std::optional<std::uint8_t> payload_format_indicator;
+        std::optional<std::string> content_type;
+        std::optional<std::string> response_topic;
+        std::optional<std::string> correlation_data;
+        std::vector<std::pair<std::string, std::string>> user_properties;
+    };
+    std::shared_ptr<const Properties> properties;
 
     // Message Expiry Interval, as a deadline [MQTT 5.0, 3.3.2.3.3].
     std::optional<Clock::time_point> expires_at;

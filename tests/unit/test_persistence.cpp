@@ -40,8 +40,10 @@ MessagePtr message(std::uint64_t id, std::string topic, std::string payload, QoS
     m->topic = std::move(topic);
     m->payload = std::move(payload);
     m->qos = qos;
-    m->content_type = "text/plain";
-    m->user_properties.emplace_back("line", "3");
+    auto props = std::make_shared<Message::Properties>();
+    props->content_type = "text/plain";
+    props->user_properties.emplace_back("line", "3");
+    m->properties = std::move(props);
     return m;
 }
 
@@ -112,8 +114,9 @@ TEST(Persistence, EverythingStoredComesBackAfterARestart) {
     ASSERT_EQ(s.messages.size(), 2u);
     EXPECT_EQ(s.messages[0].message->payload, "first");
     EXPECT_EQ(s.messages[0].packet_id, 0);  // still queued
-    EXPECT_EQ(s.messages[0].message->content_type, "text/plain");
-    ASSERT_EQ(s.messages[0].message->user_properties.size(), 1u);
+    ASSERT_TRUE(s.messages[0].message->properties);
+    EXPECT_EQ(s.messages[0].message->properties->content_type, "text/plain");
+    ASSERT_EQ(s.messages[0].message->properties->user_properties.size(), 1u);
     EXPECT_EQ(s.messages[0].subscription_ids, std::vector<std::uint32_t>{42});
     EXPECT_EQ(s.messages[1].packet_id, 9);
     EXPECT_TRUE(s.messages[1].released);
