@@ -327,10 +327,13 @@ void Connection<Stream>::expired() {
     switch (what) {
         case Waiting::none:
             return;
-        case Waiting::connect:
+        case Waiting::connect: {
             if (session_ != nullptr || connecting_) return;
-            log::get("broker")->info("{}: no CONNECT within the connect timeout, closing", peer_);
-            return fail();
+            const auto log = log::get("broker");
+            log->info("{}: no CONNECT within the connect timeout, closing", peer_);
+            fail();
+            return;
+        }
         case Waiting::keep_alive: {
             if (receive_timeout_ms_ == 0) return;
             const auto due = last_receive_ + std::chrono::milliseconds{receive_timeout_ms_};
@@ -340,7 +343,8 @@ void Connection<Stream>::expired() {
                 deadlines_.schedule(*this, due);
                 return;
             }
-            log::get("broker")->info("{}: keep-alive timeout, closing", peer_);
+            const auto log = log::get("broker");
+            log->info("{}: keep-alive timeout, closing", peer_);
             if (session_ != nullptr) {
                 session_->disconnect(mqtt::ReasonCode::keep_alive_timeout);  // [MQTT-3.1.2-22]
             } else {
