@@ -234,13 +234,16 @@ start_upstream() {
     UP_PID=$(child_of "$UP_TPID") || return 1
 }
 
-stop_upstream() {  # SIGTERM: mosquitto writes its persistence file and exits
-    [[ -n ${UP_PID:-} ]] || return 0
-    kill -TERM "$UP_PID" 2>/dev/null || true
-    wait_gone "$UP_PID" || kill -KILL "$UP_PID" 2>/dev/null || true
-    wait "$UP_TPID" 2>/dev/null || true
-    UP_PID=
+# stop_broker PID TIMEOUT_PID: SIGTERM (mosquitto writes its persistence
+# file, fieldgate closes its database), SIGKILL after 10 s.
+stop_broker() {
+    [[ -n $1 ]] || return 0
+    kill -TERM "$1" 2>/dev/null || true
+    wait_gone "$1" || kill -KILL "$1" 2>/dev/null || true
+    wait "$2" 2>/dev/null || true
 }
+
+stop_upstream() { stop_broker "${UP_PID:-}" "${UP_TPID:-}"; UP_PID=; }
 
 # write_local_conf KIND DIR LOCAL_PORT UPSTREAM_PORT
 write_local_conf() {
@@ -327,13 +330,7 @@ start_local() {
     LO_PID=$(child_of "$LO_TPID") || return 1
 }
 
-stop_local() {
-    [[ -n ${LO_PID:-} ]] || return 0
-    kill -TERM "$LO_PID" 2>/dev/null || true
-    wait_gone "$LO_PID" || kill -KILL "$LO_PID" 2>/dev/null || true
-    wait "$LO_TPID" 2>/dev/null || true
-    LO_PID=
-}
+stop_local() { stop_broker "${LO_PID:-}" "${LO_TPID:-}"; LO_PID=; }
 
 # wait_bridge UPSTREAM_PORT N: until N client connections are up at the
 # upstream (the subscriber and the bridge), then half a second for the
