@@ -348,11 +348,11 @@ wait_bridge() {
     return 1
 }
 
-# start_sub DIR UPSTREAM_PORT DEADLINE: the upstream subscriber; sets SUB_PID.
+# start_sub DIR UPSTREAM_PORT DEADLINE [IDLE_S]: the upstream subscriber; sets SUB_PID.
 start_sub() {
     local dir=$1 _
     timeout "$(($3 + 30))" "$PY" "$CLIENTS" sub --port "$2" --protocol "$PROTOCOL" --client-id bench-sub \
-        --filter 'site/sensors/#' --ready "$dir/sub.ready" --stop-file "$dir/acked" --idle "$IDLE" \
+        --filter 'site/sensors/#' --ready "$dir/sub.ready" --stop-file "$dir/acked" --idle "${4:-$IDLE}" \
         --arrivals "$dir/arrivals" --deadline "$3" >"$dir/sub.out" 2>>"$WORK/clients.log" &
     SUB_PID=$!
     PIDS+=("$SUB_PID")
@@ -484,7 +484,9 @@ run_backlog() {
     write_upstream_conf "$dir" "$up"
     write_local_conf "$kind" "$dir" "$lp" "$up"
     start_upstream "$dir" "$up" || return 1
-    start_sub "$dir" "$up" "$BACKLOG_LIMIT" || return 1  # it reconnects on its own after the outage
+    # It reconnects on its own after the outage, and waits for the bridge's
+    # reconnect backoff (up to RECONNECT_MAX, jittered) before it calls the end.
+    start_sub "$dir" "$up" "$BACKLOG_LIMIT" $((IDLE + 2 * RECONNECT_MAX)) || return 1
     start_local "$kind" "$dir" "$lp" || return 1
     wait_bridge "$up" 2 || return 1
     stop_upstream
