@@ -44,8 +44,8 @@ std::size_t SessionQueue::size() const {
 
 SessionQueue::Drops SessionQueue::drops() const { return shaped_ ? shaped_->drops : Drops{}; }
 
-std::vector<std::list<Delivery>*> SessionQueue::lists() {
-    if (!shaped_) return {&live_};
+std::array<std::list<Delivery>*, 3> SessionQueue::lists() {
+    if (!shaped_) return {&live_, nullptr, nullptr};
     return {&shaped_->high, &shaped_->backlog, &live_};
 }
 
@@ -53,7 +53,8 @@ std::vector<std::list<Delivery>*> SessionQueue::lists() {
 std::list<Delivery>* SessionQueue::oldest_list() {
     std::list<Delivery>* oldest = nullptr;
     for (auto* list : lists()) {
-        if (!list->empty() && (!oldest || list->front().message->id < oldest->front().message->id)) oldest = list;
+        if (list == nullptr || list->empty()) continue;
+        if (!oldest || list->front().message->id < oldest->front().message->id) oldest = list;
     }
     return oldest;
 }
@@ -127,7 +128,7 @@ void SessionQueue::drop_aged(Clock::time_point now, std::vector<Delivery>& dropp
     auto& s = *shaped_;
     const auto limit = now - s.policy->max_age;
     for (auto* list : lists()) {
-        while (!list->empty() && list->front().message->received_at < limit) {
+        while (list != nullptr && !list->empty() && list->front().message->received_at < limit) {
             ++s.drops.aged;
             removed(list->front());
             dropped.push_back(std::move(list->front()));

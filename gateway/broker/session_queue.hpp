@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <list>
 #include <memory>
@@ -69,6 +70,7 @@ public:
     template <class Pred>
     void erase_if(Pred pred) {
         for (auto* list : lists()) {
+            if (list == nullptr) continue;
             for (auto it = list->begin(); it != list->end();) {
                 if (pred(*it)) {
                     removed(*it);
@@ -84,7 +86,9 @@ public:
 private:
     struct Shaped;
 
-    std::vector<std::list<Delivery>*> lists();
+    // Every list that may hold messages (unused slots null): no allocation,
+    // as the bridge's queue asks for them at every message it sends.
+    std::array<std::list<Delivery>*, 3> lists();
     void removed(const Delivery& d);
     std::list<Delivery>* oldest_list();
 
