@@ -395,20 +395,27 @@ RESULTS=$WORK/results
 : >"$RESULTS"
 record() { echo "$1 $2 $3" >>"$RESULTS"; printf '  %-9s %-10s %s\n' "$1" "$2" "$3" >&2; }
 
+# bridged KIND DIR SUB_DEADLINE [SUB_IDLE]: the upstream, its subscriber and
+# the local broker KIND bridged to it, in DIR; sets LP and UP (the ports).
+bridged() {
+    local kind=$1 dir=$2
+    mkdir -p "$dir"
+    LP=$(free_port); UP=$(free_port)
+    write_upstream_conf "$dir" "$UP"
+    write_local_conf "$kind" "$dir" "$LP" "$UP"
+    start_upstream "$dir" "$UP" || return 1
+    start_sub "$dir" "$UP" "$3" ${4:+"$4"} || return 1
+    start_local "$kind" "$dir" "$LP" || return 1
+    wait_bridge "$UP" 2
+}
+
 # --- scenarios ----------------------------------------------------------------
 run_throughput() {
     local kind=$1
-    local dir=$WORK/throughput-$kind lp up c0 c1 line
-    mkdir -p "$dir"
-    lp=$(free_port); up=$(free_port)
-    write_upstream_conf "$dir" "$up"
-    write_local_conf "$kind" "$dir" "$lp" "$up"
-    start_upstream "$dir" "$up" || return 1
-    start_sub "$dir" "$up" 120 || return 1
-    start_local "$kind" "$dir" "$lp" || return 1
-    wait_bridge "$up" 2 || return 1
+    local dir=$WORK/throughput-$kind c0 c1 line
+    bridged "$kind" "$dir" 120 || return 1
     c0=$(cpu_ticks "$LO_PID")
-    start_pub "$dir" "$lp" 100 --count "$COUNT" --window "$WINDOW"
+    start_pub "$dir" "$LP" 100 --count "$COUNT" --window "$WINDOW"
     finish_clients "$dir" || true
     c1=$(cpu_ticks "$LO_PID")
     line="$(cat "$dir/pub.out") $("$PY" "$CLIENTS" analyse --acked "$dir/acked" --arrivals "$dir/arrivals")"
@@ -421,23 +428,16 @@ run_throughput() {
 
 run_outage() {
     local kind=$1
-    local dir=$WORK/outage-$kind lp up t_restart line total
-    mkdir -p "$dir"
-    lp=$(free_port); up=$(free_port)
+    local dir=$WORK/outage-$kind t_restart line total
     total=$((LEAD + OUTAGE + TAIL))
-    write_upstream_conf "$dir" "$up"
-    write_local_conf "$kind" "$dir" "$lp" "$up"
-    start_upstream "$dir" "$up" || return 1
-    start_sub "$dir" "$up" $((total + 60)) || return 1
-    start_local "$kind" "$dir" "$lp" || return 1
-    wait_bridge "$up" 2 || return 1
-    start_pub "$dir" "$lp" $((total + 60)) --duration "$total" --rate "$RATE" --window "$WINDOW"
+    bridged "$kind" "$dir" $((total + 60)) || return 1
+    start_pub "$dir" "$LP" $((total + 60)) --duration "$total" --rate "$RATE" --window "$WINDOW"
     sleep "$LEAD"
     local t_down=$EPOCHREALTIME
     stop_upstream
     sleep "$(awk -v d="$OUTAGE" -v t0="$t_down" -v t1="$EPOCHREALTIME" 'BEGIN { s = d - (t1 - t0); print (s > 0 ? s : 0) }')"
     t_restart=$EPOCHREALTIME
-    start_upstream "$dir" "$up" || return 1
+    start_upstream "$dir" "$UP" || return 1
     finish_clients "$dir" || true
     line="$(cat "$dir/pub.out") $("$PY" "$CLIENTS" analyse --acked "$dir/acked" --arrivals "$dir/arrivals" \
         --restart "$t_restart" --lag "$CATCHUP_LAG")"
@@ -449,22 +449,15 @@ run_outage() {
 
 run_sigkill() {
     local kind=$1
-    local dir=$WORK/sigkill-$kind lp up line half t_kill t_back
-    mkdir -p "$dir"
-    lp=$(free_port); up=$(free_port)
-    write_upstream_conf "$dir" "$up"
-    write_local_conf "$kind" "$dir" "$lp" "$up"
-    start_upstream "$dir" "$up" || return 1
-    start_sub "$dir" "$up" 120 || return 1
-    start_local "$kind" "$dir" "$lp" || return 1
-    wait_bridge "$up" 2 || return 1
-    start_pub "$dir" "$lp" 90 --count "$KILL_COUNT" --rate "$KILL_RATE" --window "$WINDOW"
+    local dir=$WORK/sigkill-$kind line half t_kill t_back
+    bridged "$kind" "$dir" 120 || return 1
+    start_pub "$dir" "$LP" 90 --count "$KILL_COUNT" --rate "$KILL_RATE" --window "$WINDOW"
     half=$(awk -v n="$KILL_COUNT" -v r="$KILL_RATE" 'BEGIN { printf "%.3f", n / r / 2 }')
     sleep "$half"
     t_kill=$EPOCHREALTIME
     kill -KILL "$LO_PID"
     wait "$LO_TPID" 2>/dev/null || true
-    start_local "$kind" "$dir" "$lp" || return 1
+    start_local "$kind" "$dir" "$LP" || return 1
     t_back=$EPOCHREALTIME
     finish_clients "$dir" || true
     line="$(cat "$dir/pub.out") $("$PY" "$CLIENTS" analyse --acked "$dir/acked" --arrivals "$dir/arrivals")"
@@ -478,31 +471,24 @@ rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0
 
 run_backlog() {
     local kind=$1
-    local dir=$WORK/backlog-$kind lp up rss0 rss1 t_restart t_drained line probe_pid
-    mkdir -p "$dir"
-    lp=$(free_port); up=$(free_port)
-    write_upstream_conf "$dir" "$up"
-    write_local_conf "$kind" "$dir" "$lp" "$up"
-    start_upstream "$dir" "$up" || return 1
-    # It reconnects on its own after the outage, and waits for the bridge's
-    # reconnect backoff (up to RECONNECT_MAX, jittered) before it calls the end.
-    start_sub "$dir" "$up" "$BACKLOG_LIMIT" $((IDLE + 2 * RECONNECT_MAX)) || return 1
-    start_local "$kind" "$dir" "$lp" || return 1
-    wait_bridge "$up" 2 || return 1
+    local dir=$WORK/backlog-$kind rss0 rss1 t_restart t_drained line probe_pid
+    # The subscriber reconnects on its own after the outage, and waits for the
+    # bridge's reconnect backoff (up to RECONNECT_MAX, jittered) before it calls the end.
+    bridged "$kind" "$dir" "$BACKLOG_LIMIT" $((IDLE + 2 * RECONNECT_MAX)) || return 1
     stop_upstream
     sleep 1
     rss0=$(rss_kib "$LO_PID")
-    start_pub "$dir" "$lp" $((BACKLOG_LIMIT / 2)) --count "$BACKLOG" --window "$WINDOW"
+    start_pub "$dir" "$LP" $((BACKLOG_LIMIT / 2)) --count "$BACKLOG" --window "$WINDOW"
     wait "$PUB_PID" || say "publisher exited with $?"
     sleep 1
     rss1=$(rss_kib "$LO_PID")
-    timeout "$((BACKLOG_LIMIT + 10))" "$PY" "$CLIENTS" probe --port "$lp" --protocol "$PROTOCOL" --stop-file "$dir/drained" \
+    timeout "$((BACKLOG_LIMIT + 10))" "$PY" "$CLIENTS" probe --port "$LP" --protocol "$PROTOCOL" --stop-file "$dir/drained" \
         --samples "$dir/probe" --deadline "$BACKLOG_LIMIT" 2>>"$WORK/clients.log" &
     probe_pid=$!
     PIDS+=("$probe_pid")
     sleep 3  # the probe's baseline, with the backlog queued and no uplink
     t_restart=$EPOCHREALTIME
-    start_upstream "$dir" "$up" || return 1
+    start_upstream "$dir" "$UP" || return 1
     local src=0
     wait "$SUB_PID" || src=$?
     (( src == 0 )) || say "subscriber exited with $src"
